@@ -1,0 +1,3 @@
+module github.com/vigilsoc/vigil
+
+go 1.26
