@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/sigma"
+	"github.com/vigilsoc/vigil/internal/sigma/match"
+)
+
+type nodeKind uint8
+
+const (
+	nodeField   nodeKind = iota // one field item
+	nodeKeyword                 // a value searched in every field
+	nodeAnd
+	nodeOr
+	nodeNot
+	nodeFalse // an empty selection alternative list: matches nothing
+)
+
+// node is a compiled condition: boolean operators over field matchers.
+type node struct {
+	kind  nodeKind
+	field string
+	m     *match.Matcher
+	kids  []*node
+}
+
+// eval decides the node for one event.
+func (n *node) eval(ev *event.Event) bool {
+	switch n.kind {
+	case nodeField:
+		v, ok := lookup(ev, n.field)
+		if !ok {
+			return n.m.MatchesMissing()
+		}
+		return n.m.Match(v, ev)
+	case nodeKeyword:
+		for i := range ev.Fields {
+			if n.m.Match(ev.Fields[i].Value, ev) {
+				return true
+			}
+		}
+		return false
+	case nodeAnd:
+		for _, k := range n.kids {
+			if !k.eval(ev) {
+				return false
+			}
+		}
+		return true
+	case nodeOr:
+		for _, k := range n.kids {
+			if k.eval(ev) {
+				return true
+			}
+		}
+		return false
+	case nodeNot:
+		return !n.kids[0].eval(ev)
+	}
+	return false
+}
+
+// explain is eval that also records the fields whose items made the result
+// true; only the parts that decided a true result contribute.
+func (n *node) explain(ev *event.Event, out *[]string) bool {
+	switch n.kind {
+	case nodeField:
+		if n.eval(ev) {
+			*out = append(*out, n.field)
+			return true
+		}
+		return false
+	case nodeKeyword:
+		hit := false
+		for i := range ev.Fields {
+			if n.m.Match(ev.Fields[i].Value, ev) {
+				*out = append(*out, ev.Fields[i].Name)
+				hit = true
+			}
+		}
+		return hit
+	case nodeAnd:
+		mark := len(*out)
+		for _, k := range n.kids {
+			if !k.explain(ev, out) {
+				*out = (*out)[:mark]
+				return false
+			}
+		}
+		return true
+	case nodeOr:
+		hit := false
+		for _, k := range n.kids {
+			if k.explain(ev, out) {
+				hit = true
+			}
+		}
+		return hit
+	case nodeNot:
+		return !n.kids[0].eval(ev)
+	}
+	return false
+}
+
+// lookup finds a field the way Sigma field names are matched: the exact
+// name first, then without regard to ASCII case.
+func lookup(ev *event.Event, name string) (event.Value, bool) {
+	for i := range ev.Fields {
+		if ev.Fields[i].Name == name {
+			return ev.Fields[i].Value, true
+		}
+	}
+	for i := range ev.Fields {
+		if strings.EqualFold(ev.Fields[i].Name, name) {
+			return ev.Fields[i].Value, true
+		}
+	}
+	return event.Value{}, false
+}
+
+// compiler turns one detection into a node tree, collecting positioned errors.
+type compiler struct {
+	path         string
+	placeholders map[string][]string
+	errs         []sigma.FileError
+	unresolved   map[string]bool
+}
+
+func (c *compiler) errorf(line, col int, err error) {
+	c.errs = append(c.errs, sigma.FileError{Path: c.path, Line: line, Col: col, Err: err})
+}
+
+func (c *compiler) detection(d *sigma.Detection) *node {
+	if d == nil || d.Condition == nil {
+		return nil
+	}
+	sels := make(map[string]*node, len(d.Selections))
+	for _, name := range d.Names {
+		sels[name] = c.selection(d.Selections[name])
+	}
+	return c.cond(d.Condition, sels)
+}
+
+func (c *compiler) cond(cd *sigma.Cond, sels map[string]*node) *node {
+	switch cd.Kind {
+	case sigma.CondRef:
+		return sels[cd.Name]
+	case sigma.CondNot:
+		return &node{kind: nodeNot, kids: []*node{c.cond(cd.Args[0], sels)}}
+	}
+	kind := nodeAnd
+	if cd.Kind == sigma.CondOr || cd.Kind == sigma.CondOneOf {
+		kind = nodeOr
+	}
+	n := &node{kind: kind}
+	for _, a := range cd.Args {
+		n.kids = append(n.kids, c.cond(a, sels))
+	}
+	return simplify(n)
+}
+
+func (c *compiler) selection(s *sigma.Selection) *node {
+	or := &node{kind: nodeOr}
+	for _, alt := range s.Alternatives {
+		and := &node{kind: nodeAnd}
+		for _, it := range alt {
+			if leaf := c.item(s.Name, it); leaf != nil {
+				and.kids = append(and.kids, leaf)
+			}
+		}
+		or.kids = append(or.kids, simplify(and))
+	}
+	if len(or.kids) == 0 {
+		return &node{kind: nodeFalse}
+	}
+	return simplify(or)
+}
+
+// keywordModifiers are those that already say how a keyword is compared;
+// without one, a keyword is a substring search, as full-text search is in
+// the backends Sigma was written for.
+var keywordModifiers = []string{"contains", "startswith", "endswith", "re", "cidr", "exists", "lt", "lte", "gt", "gte", "fieldref"}
+
+func (c *compiler) item(sel string, it sigma.FieldItem) *node {
+	spec := match.Spec{Field: it.Field, Modifiers: it.Modifiers, Placeholders: c.placeholders}
+	for _, v := range it.Values {
+		spec.Values = append(spec.Values, ruleValue(v))
+	}
+	kind := nodeField
+	if it.Field == "" {
+		kind = nodeKeyword
+		plain := true
+		for _, m := range it.Modifiers {
+			for _, km := range keywordModifiers {
+				if m == km {
+					plain = false
+				}
+			}
+		}
+		if plain {
+			spec.Modifiers = append([]string{"contains"}, it.Modifiers...)
+		}
+	}
+	m, err := match.Compile(spec)
+	if err != nil {
+		name := it.Field
+		if len(it.Modifiers) > 0 {
+			name += "|" + strings.Join(it.Modifiers, "|")
+		}
+		c.errorf(it.Line, it.Col, fmt.Errorf("%w: selection %q, %q: %w", ErrCompile, sel, name, err))
+		return nil
+	}
+	for _, u := range m.Unresolved() {
+		c.unresolved[u] = true
+	}
+	return &node{kind: kind, field: it.Field, m: m}
+}
+
+func ruleValue(v sigma.Value) match.RuleValue {
+	switch v.Kind {
+	case sigma.ValNumber:
+		return match.RuleValue{Kind: event.Number, Str: v.Str, Num: v.Num}
+	case sigma.ValBool:
+		return match.RuleValue{Kind: event.Bool, Str: strings.ToLower(v.Str)}
+	case sigma.ValNull:
+		return match.RuleValue{Kind: event.Null}
+	}
+	return match.RuleValue{Kind: event.String, Str: v.Str}
+}
+
+// simplify collapses single-child AND/OR nodes and flattens nested ones of
+// the same kind, so evaluation and trigger derivation see the plain shape.
+func simplify(n *node) *node {
+	if n.kind != nodeAnd && n.kind != nodeOr {
+		return n
+	}
+	var kids []*node
+	for _, k := range n.kids {
+		if k == nil {
+			continue
+		}
+		if k.kind == n.kind {
+			kids = append(kids, k.kids...)
+			continue
+		}
+		kids = append(kids, k)
+	}
+	n.kids = kids
+	switch len(kids) {
+	case 0:
+		if n.kind == nodeAnd {
+			// An alternative whose every item failed to compile; the
+			// error is reported, the node matches nothing.
+			return &node{kind: nodeFalse}
+		}
+		return &node{kind: nodeFalse}
+	case 1:
+		return kids[0]
+	}
+	return n
+}

@@ -1,0 +1,361 @@
+// Package engine runs compiled Sigma detection rules over events: it turns
+// each rule's detection into a tree of value matchers (internal/sigma/match),
+// applies global filters, routes events to rules by log source and, per log
+// source, keeps an index of the literals each rule needs so that an event is
+// fully evaluated only against the rules it could match.
+//
+// It depends on internal/event, internal/sigma and internal/sigma/match
+// only; correlation rules are run elsewhere (internal/sigma/correlate).
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"strings"
+	"sync"
+
+	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/sigma"
+	"github.com/vigilsoc/vigil/internal/sigma/match"
+)
+
+// ErrCompile wraps every error reported for a rule or filter that does not
+// compile.
+var ErrCompile = errors.New("rule does not compile")
+
+// Config configures an Engine.
+type Config struct {
+	// Placeholders gives the values of %name% placeholders used with the
+	// expand modifier. A placeholder with no values matches nothing.
+	Placeholders map[string][]string
+	// Logger receives a summary of what was compiled; nil discards it.
+	Logger *slog.Logger
+}
+
+// maxRoutes bounds the per-log-source index cache; events with more
+// distinct log sources than this are still matched, with the index rebuilt
+// for them each time.
+const maxRoutes = 4096
+
+// Engine matches events against a set of compiled rules. It is safe for
+// concurrent use: per-call scratch space comes from a sync.Pool, and the
+// per-log-source indexes are built once under a lock and then only read.
+type Engine struct {
+	rules  []*compiledRule
+	byRule map[*sigma.Rule]*compiledRule
+	logger *slog.Logger
+
+	mu     sync.RWMutex
+	routes map[event.Logsource]*route
+
+	scratch sync.Pool
+}
+
+type compiledRule struct {
+	rule *sigma.Rule
+	root *node
+	// ls is the rule's log source, lower-cased for comparison.
+	ls         event.Logsource
+	triggers   []trigger
+	indexed    bool
+	unresolved []string
+}
+
+// route is everything one distinct event log source needs: the rules that
+// apply to it and their literal index.
+type route struct {
+	rules  []*compiledRule
+	words  int
+	always []uint64 // rules without triggers: evaluated for every event
+	fields []fieldIndex
+}
+
+// fieldIndex finds, in one field's text, the literals that wake rules.
+type fieldIndex struct {
+	name     string
+	ac       *match.Automaton
+	patRules [][]int32 // pattern -> rules (route positions) it wakes
+}
+
+type scratch struct{ bits []uint64 }
+
+// New compiles the collection's rules and applies its filters. Rules and
+// filters that do not compile are reported (wrapping ErrCompile) and left
+// out; the rest work. The collection's own parse errors are not repeated.
+func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		byRule: map[*sigma.Rule]*compiledRule{},
+		logger: logger,
+		routes: map[event.Logsource]*route{},
+	}
+	e.scratch.New = func() any { return &scratch{} }
+	var errs []sigma.FileError
+
+	// Filters first: each becomes "and not (filter)" on the rules it names.
+	filters := map[string][]*node{}
+	for _, f := range coll.Filters {
+		c := &compiler{path: f.Path, placeholders: cfg.Placeholders, unresolved: map[string]bool{}}
+		root := c.detection(f.Detection)
+		if len(c.errs) > 0 || root == nil {
+			if len(c.errs) == 0 {
+				c.errorf(f.Line, 0, fmt.Errorf("%w: filter %q has no condition", ErrCompile, f.Title))
+			}
+			errs = append(errs, c.errs...)
+			continue
+		}
+		for _, ref := range f.Rules {
+			filters[ref] = append(filters[ref], root)
+		}
+	}
+	used := map[string]bool{}
+
+	for _, r := range coll.Rules {
+		c := &compiler{path: r.Path, placeholders: cfg.Placeholders, unresolved: map[string]bool{}}
+		root := c.detection(r.Detection)
+		if root == nil && len(c.errs) == 0 {
+			c.errorf(r.Line, 0, fmt.Errorf("%w: %q has no condition", ErrCompile, r.Title))
+		}
+		if len(c.errs) > 0 {
+			errs = append(errs, c.errs...)
+			continue
+		}
+		for _, key := range []string{r.ID, r.Name} {
+			if key == "" {
+				continue
+			}
+			for _, f := range filters[key] {
+				used[key] = true
+				root = &node{kind: nodeAnd, kids: []*node{root, {kind: nodeNot, kids: []*node{f}}}}
+			}
+		}
+		cr := &compiledRule{rule: r, root: root, ls: lowerLogsource(r.Logsource)}
+		cr.triggers, cr.indexed = triggers(root)
+		for u := range c.unresolved {
+			cr.unresolved = append(cr.unresolved, u)
+		}
+		e.rules = append(e.rules, cr)
+		e.byRule[r] = cr
+	}
+	for ref := range filters {
+		if !used[ref] {
+			logger.Warn("sigma filter names a rule that is not loaded", "rule", ref)
+		}
+	}
+	st := e.Stats()
+	logger.Info("sigma rules compiled", "rules", st.Rules, "indexed", st.Indexed, "always_evaluated", st.Always, "failed", len(errs))
+	return e, errs
+}
+
+// Stats describes how well the rules are indexed.
+type Stats struct {
+	Rules   int // compiled rules
+	Indexed int // rules woken only by their literals
+	Always  int // rules evaluated for every event of their log source
+}
+
+// Stats reports index coverage.
+func (e *Engine) Stats() Stats {
+	st := Stats{Rules: len(e.rules)}
+	for _, r := range e.rules {
+		if r.indexed {
+			st.Indexed++
+		} else {
+			st.Always++
+		}
+	}
+	return st
+}
+
+// Rules returns the compiled rules in load order.
+func (e *Engine) Rules() []*sigma.Rule {
+	out := make([]*sigma.Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.rule
+	}
+	return out
+}
+
+// Unresolved returns the expand placeholders of r that had no configured
+// values (the items using them match nothing).
+func (e *Engine) Unresolved(r *sigma.Rule) []string {
+	if cr := e.byRule[r]; cr != nil {
+		return cr.unresolved
+	}
+	return nil
+}
+
+// Match calls fn for every rule that matches ev, in load order. It does not
+// allocate for events that match nothing once the event's log source has
+// been seen. fn must not keep ev beyond the call if the caller reuses it.
+func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
+	rt := e.route(ev.Logsource)
+	if len(rt.rules) == 0 {
+		return
+	}
+	s := e.scratch.Get().(*scratch)
+	if cap(s.bits) < rt.words {
+		s.bits = make([]uint64, rt.words)
+	}
+	cand := s.bits[:rt.words]
+	copy(cand, rt.always)
+	for i := range rt.fields {
+		fi := &rt.fields[i]
+		v, ok := lookup(ev, fi.name)
+		if !ok {
+			continue
+		}
+		fi.scan(v, cand)
+	}
+	for w, word := range cand {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &= word - 1
+			r := rt.rules[w<<6|b]
+			if r.root.eval(ev) {
+				fn(r.rule)
+			}
+		}
+	}
+	e.scratch.Put(s)
+}
+
+// scan marks the rules woken by literals in v's text; a list's items are
+// scanned one by one, as matchers match a list when any item matches.
+func (fi *fieldIndex) scan(v event.Value, cand []uint64) {
+	if v.Kind == event.List {
+		for _, it := range v.Items {
+			fi.scan(it, cand)
+		}
+		return
+	}
+	if v.Kind == event.Null || v.Str == "" {
+		return
+	}
+	pr := fi.patRules
+	fi.ac.Scan(v.Str, func(p int) {
+		for _, ri := range pr[p] {
+			cand[ri>>6] |= 1 << (uint(ri) & 63)
+		}
+	})
+}
+
+// Explain returns the names of the fields whose items made r match ev
+// (keyword searches give the fields the keyword was found in); nil when r
+// does not match. It is for display and not tuned for speed.
+func (e *Engine) Explain(r *sigma.Rule, ev *event.Event) []string {
+	cr := e.byRule[r]
+	if cr == nil {
+		return nil
+	}
+	var out []string
+	if !cr.root.explain(ev, &out) {
+		return nil
+	}
+	seen := map[string]bool{}
+	uniq := out[:0]
+	for _, f := range out {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			uniq = append(uniq, f)
+		}
+	}
+	return uniq
+}
+
+func lowerLogsource(ls event.Logsource) event.Logsource {
+	return event.Logsource{Product: strings.ToLower(ls.Product), Category: strings.ToLower(ls.Category), Service: strings.ToLower(ls.Service)}
+}
+
+// applies reports whether a rule with log source rule sees events from ev
+// (both lower-cased): every attribute the rule sets must equal the event's,
+// and an event with no log source at all is seen by every rule.
+func applies(rule, ev event.Logsource) bool {
+	if ev.IsZero() {
+		return true
+	}
+	return (rule.Product == "" || rule.Product == ev.Product) &&
+		(rule.Category == "" || rule.Category == ev.Category) &&
+		(rule.Service == "" || rule.Service == ev.Service)
+}
+
+func (e *Engine) route(ls event.Logsource) *route {
+	e.mu.RLock()
+	rt := e.routes[ls]
+	e.mu.RUnlock()
+	if rt != nil {
+		return rt
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rt := e.routes[ls]; rt != nil {
+		return rt
+	}
+	lower := lowerLogsource(ls)
+	if rt := e.routes[lower]; rt != nil {
+		if len(e.routes) < maxRoutes {
+			e.routes[ls] = rt
+		}
+		return rt
+	}
+	rt = e.buildRoute(lower)
+	if len(e.routes) < maxRoutes-1 {
+		e.routes[ls] = rt
+		e.routes[lower] = rt
+	}
+	return rt
+}
+
+// buildRoute selects the rules that apply to an event log source and
+// builds one automaton per triggered field over their literals.
+func (e *Engine) buildRoute(ls event.Logsource) *route {
+	rt := &route{}
+	for _, r := range e.rules {
+		if applies(r.ls, ls) {
+			rt.rules = append(rt.rules, r)
+		}
+	}
+	rt.words = (len(rt.rules) + 63) / 64
+	rt.always = make([]uint64, rt.words)
+	type fieldPats struct {
+		pats  []string
+		index map[string]int
+		rules [][]int32
+	}
+	byField := map[string]*fieldPats{}
+	var order []string
+	for i, r := range rt.rules {
+		if !r.indexed {
+			rt.always[i>>6] |= 1 << (uint(i) & 63)
+			continue
+		}
+		for _, t := range r.triggers {
+			fp := byField[t.field]
+			if fp == nil {
+				fp = &fieldPats{index: map[string]int{}}
+				byField[t.field] = fp
+				order = append(order, t.field)
+			}
+			p, ok := fp.index[t.lit]
+			if !ok {
+				p = len(fp.pats)
+				fp.index[t.lit] = p
+				fp.pats = append(fp.pats, t.lit)
+				fp.rules = append(fp.rules, nil)
+			}
+			if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != int32(i) {
+				fp.rules[p] = append(rs, int32(i))
+			}
+		}
+	}
+	for _, f := range order {
+		fp := byField[f]
+		rt.fields = append(rt.fields, fieldIndex{name: f, ac: match.NewAutomaton(fp.pats), patRules: fp.rules})
+	}
+	return rt
+}
