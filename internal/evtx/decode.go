@@ -1,0 +1,222 @@
+package evtx
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/vigilsoc/vigil/internal/ingest/winevent"
+)
+
+// DecodeFile decodes the EVTX file at path; see Decode.
+func DecodeFile(ctx context.Context, path string, opts Options, fn func(*winevent.Record) error) (Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("evtx: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Stats{}, fmt.Errorf("evtx: %w", err)
+	}
+	stats, err := Decode(ctx, f, st.Size(), opts, fn)
+	if err != nil {
+		return stats, fmt.Errorf("%s: %w", path, err)
+	}
+	return stats, nil
+}
+
+// Decode reads the EVTX data of the given size from r and calls fn for every
+// event record, in file order, from one goroutine at a time. The record
+// passed to fn, and its field slices, are reused once fn returns: callers
+// that keep it must convert or copy it first. An error from fn stops
+// decoding and is returned.
+//
+// Corrupt chunks and records go to opts.OnError as *CorruptError and are
+// skipped; they do not end decoding. Decode returns an error wrapping
+// ErrNotEVTX when the data does not start with the EVTX file signature, the
+// context's error when it is cancelled, and read errors from r.
+func Decode(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*winevent.Record) error) (Stats, error) {
+	var stats Stats
+	hdr := make([]byte, fileHeaderSize)
+	n, err := r.ReadAt(hdr[:min(int64(fileHeaderSize), max(size, 0))], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return stats, fmt.Errorf("evtx: reading file header: %w", err)
+	}
+	stats.Bytes = int64(n)
+	if n < len(fileSignature) || !bytes.Equal(hdr[:len(fileSignature)], fileSignature) {
+		return stats, ErrNotEVTX
+	}
+	if n < fileHeaderSize {
+		return stats, &CorruptError{Offset: int64(n), Chunk: -1, Err: fmt.Errorf("%w: file header of %d bytes", ErrTruncated, n)}
+	}
+	d := delivery{opts: opts, fn: fn, stats: &stats}
+	if sum, want := crc32.ChecksumIEEE(hdr[:120]), binary.LittleEndian.Uint32(hdr[124:]); sum != want {
+		// The chunks describe themselves, so a bad file header costs nothing
+		// but the report.
+		d.report(&CorruptError{Offset: 124, Chunk: -1, Err: fmt.Errorf("%w: file header crc32 %#08x, stored %#08x", ErrChecksum, sum, want)})
+	}
+	chunks := int((size - fileHeaderSize + chunkSize - 1) / chunkSize)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, max(chunks, 1))
+	if workers == 1 {
+		err = decodeSerial(ctx, r, size, chunks, &d)
+	} else {
+		err = decodeParallel(ctx, r, size, chunks, workers, &d)
+	}
+	return stats, err
+}
+
+// delivery hands decoded chunks to the caller and keeps the counts.
+type delivery struct {
+	opts  Options
+	fn    func(*winevent.Record) error
+	stats *Stats
+}
+
+func (d *delivery) report(err error) {
+	d.stats.Corrupt++
+	if d.opts.OnError != nil {
+		d.opts.OnError(err)
+	}
+}
+
+func (d *delivery) deliver(res *chunkResult) error {
+	if res.ioErr != nil {
+		return res.ioErr
+	}
+	d.stats.Bytes += res.bytes
+	if res.valid {
+		d.stats.Chunks++
+		d.stats.Declared += res.declared
+	}
+	e := 0
+	for i := range res.records {
+		for ; e < len(res.errs) && res.errs[e].at <= i; e++ {
+			d.report(res.errs[e].err)
+		}
+		d.stats.Records++
+		if err := d.fn(&res.records[i]); err != nil {
+			return err
+		}
+	}
+	for ; e < len(res.errs); e++ {
+		d.report(res.errs[e].err)
+	}
+	return nil
+}
+
+// readChunk reads chunk i into the decoder's buffer and decodes it.
+func readChunk(r io.ReaderAt, size int64, i int, dec *decoder, res *chunkResult) {
+	res.reset(i)
+	off := int64(fileHeaderSize) + int64(i)*chunkSize
+	n := int(min(chunkSize, size-off))
+	got, err := r.ReadAt(dec.buf[:n], off)
+	if err != nil && !(errors.Is(err, io.EOF) && got == n) {
+		res.ioErr = fmt.Errorf("evtx: reading chunk %d at offset %d: %w", i, off, err)
+		return
+	}
+	res.bytes = int64(n)
+	dec.chunk = dec.buf[:n]
+	dec.decodeChunk(i, off, res)
+}
+
+func decodeSerial(ctx context.Context, r io.ReaderAt, size int64, chunks int, d *delivery) error {
+	dec := newDecoder()
+	res := &chunkResult{}
+	for i := range chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		readChunk(r, size, i, dec, res)
+		if err := d.deliver(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type job struct {
+	index int
+	res   *chunkResult
+	done  chan struct{}
+}
+
+// decodeParallel decodes chunks on several workers. A dispatcher hands out
+// chunk indices and queues each job in file order; the caller's goroutine
+// waits for the jobs in that order, so delivery order does not depend on
+// which worker finishes first. A fixed pool of results bounds memory.
+func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks, workers int, d *delivery) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inFlight := 2 * workers
+	free := make(chan *chunkResult, inFlight)
+	for range inFlight {
+		free <- &chunkResult{}
+	}
+	jobs := make(chan *job)
+	order := make(chan *job, inFlight)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(jobs)
+		defer close(order)
+		for i := range chunks {
+			var res *chunkResult
+			select {
+			case res = <-free:
+			case <-ctx.Done():
+				return
+			}
+			j := &job{index: i, res: res, done: make(chan struct{})}
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range workers {
+		wg.Go(func() {
+			dec := newDecoder()
+			for j := range jobs {
+				readChunk(r, size, j.index, dec, j.res)
+				close(j.done)
+			}
+		})
+	}
+	var err error
+	for j := range order {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+		}
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		if err = d.deliver(j.res); err != nil {
+			break
+		}
+		free <- j.res
+	}
+	cancel()
+	// Drain so the dispatcher is never stuck sending to order.
+	for range order {
+	}
+	wg.Wait()
+	return err
+}
