@@ -1,0 +1,506 @@
+// Package duckdb is the embedded EventStore: events in one DuckDB file,
+// columnar for fast hunting scans.
+//
+// Layout: one table, events, with typed core columns (id, time, host,
+// logsource, source), the hot Sigma fields as their own VARCHAR columns, and
+// every field as JSON text (fields) from which events are rebuilt and other
+// fields are read with json_extract_string.
+//
+// Writes: each AppendEvents call appends the batch with DuckDB's Appender into
+// an in-memory staging table and then moves it into events with one
+// INSERT ... SELECT that skips ids already stored (an anti-join on (time, id)
+// rather than a primary key: DuckDB's ART index costs memory for every row
+// and slows bulk inserts, while the anti-join only touches row groups whose
+// time zone maps overlap the batch). The INSERT is one autocommit
+// transaction; DuckDB writes the WAL and fsyncs it on commit, so the batch is
+// durable when AppendEvents returns, and checkpoints the WAL into the file
+// once it passes checkpoint_threshold (16 MiB by default).
+//
+// Time pruning: DuckDB keeps min/max per column per row group (122,880 rows)
+// in insertion order. Events arrive roughly in time order, so a time-bounded
+// query skips the row groups outside its range without any further work.
+//
+// This package must not depend on pipeline, API or detection code.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/store"
+)
+
+// Config configures the store.
+type Config struct {
+	// Path is the database file; it is created if missing.
+	Path string
+	// MemoryLimit caps DuckDB's buffer pool ("4GB"); empty leaves DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
+	// Threads caps DuckDB's worker threads; 0 leaves the default (all cores).
+	Threads int
+}
+
+// DB is the DuckDB EventStore.
+type DB struct {
+	db     *sql.DB
+	conn   *duck.Connector
+	log    *slog.Logger
+	path   string
+	mu     sync.Mutex // serialises writers: one staging table, one writer conn
+	writer *sql.Conn
+	closed bool
+	rw     sync.RWMutex // readers hold it shared so Close waits for them
+}
+
+var _ store.EventStore = (*DB)(nil)
+
+// columns lists the events table's columns in Appender order.
+var columns = func() []string {
+	cols := []string{"id", "time", "host", "product", "category", "service", "source"}
+	for _, h := range hotColumns {
+		cols = append(cols, h.column)
+	}
+	return append(cols, "fields")
+}()
+
+func tableDDL(create string) string {
+	var b strings.Builder
+	b.WriteString(create)
+	b.WriteString(" (id VARCHAR NOT NULL, time TIMESTAMPTZ NOT NULL, host VARCHAR, product VARCHAR, category VARCHAR, service VARCHAR, source VARCHAR")
+	for _, h := range hotColumns {
+		b.WriteString(", " + h.column + " VARCHAR")
+	}
+	b.WriteString(", fields VARCHAR NOT NULL)")
+	return b.String()
+}
+
+// Open opens or creates the store at cfg.Path.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, fmt.Errorf("duckdb: %w: empty path", store.ErrInvalid)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	connector, err := duck.NewConnector(cfg.Path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: opening %s: %w", cfg.Path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &DB{db: db, conn: connector, log: logger, path: cfg.Path}
+	fail := func(err error) (*DB, error) {
+		if s.writer != nil {
+			s.writer.Close()
+		}
+		db.Close()
+		connector.Close()
+		return nil, fmt.Errorf("duckdb: opening %s: %w", cfg.Path, err)
+	}
+	var settings []string
+	if cfg.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit = "+quoteLiteral(cfg.MemoryLimit))
+	}
+	if cfg.Threads > 0 {
+		settings = append(settings, "SET threads = "+strconv.Itoa(cfg.Threads))
+	}
+	for _, q := range append(settings, tableDDL("CREATE TABLE IF NOT EXISTS events")) {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fail(err)
+		}
+	}
+	// The writer keeps one connection because the staging table is a TEMP
+	// table, private to its connection and never written to disk.
+	s.writer, err = db.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := s.writer.ExecContext(ctx, tableDDL("CREATE TEMP TABLE staging")); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// quoteLiteral quotes a configuration value; SET takes no parameters, and
+// the value comes from the operator's config, but quote it properly anyway.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Close checkpoints and closes the database.
+func (s *DB) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rw.Lock()
+	defer s.rw.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	errs := []error{s.writer.Close(), s.db.Close(), s.conn.Close()}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("duckdb: closing %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// read runs fn holding the read lock, failing with ErrClosed after Close.
+func (s *DB) read(fn func() error) error {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return fn()
+}
+
+// AppendEvents implements store.EventStore.
+func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	seen := make(map[string]struct{}, len(events))
+	var lo, hi time.Time
+	for i, e := range events {
+		if e.ID == "" {
+			return 0, fmt.Errorf("duckdb: append: event %d: %w: no id", i, store.ErrInvalid)
+		}
+		if e.Time.IsZero() {
+			return 0, fmt.Errorf("duckdb: append: event %d (%s): %w: no time", i, e.ID, store.ErrInvalid)
+		}
+		if lo.IsZero() || e.Time.Before(lo) {
+			lo = e.Time
+		}
+		if hi.IsZero() || e.Time.After(hi) {
+			hi = e.Time
+		}
+	}
+	err := s.writer.Raw(func(dc any) error {
+		a, err := duck.NewAppender(dc.(driver.Conn), "temp", "main", "staging")
+		if err != nil {
+			return err
+		}
+		row := make([]driver.Value, len(columns))
+		for _, e := range events {
+			if _, dup := seen[e.ID]; dup {
+				continue
+			}
+			seen[e.ID] = struct{}{}
+			fillRow(row, e)
+			if err := a.AppendRow(row...); err != nil {
+				a.Close()
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+		}
+		return a.Close()
+	})
+	if err != nil {
+		s.clearStaging()
+		return 0, fmt.Errorf("duckdb: append: staging: %w", err)
+	}
+	// The explicit bounds let DuckDB prune row groups by zone map before the
+	// join; the join then matches (time, id) exactly. An id names one event,
+	// so a re-sent event carries the same time.
+	res, err := s.writer.ExecContext(ctx, `INSERT INTO events SELECT s.* FROM staging s
+		WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.time >= ? AND e.time <= ? AND e.time = s.time AND e.id = s.id)`, lo, hi)
+	s.clearStaging()
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: append: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: append: %w", err)
+	}
+	return int(n), nil
+}
+
+func (s *DB) clearStaging() {
+	// Not bound to the caller's context: a cancelled call must still leave
+	// the staging table empty for the next one.
+	if _, err := s.writer.ExecContext(context.Background(), "DELETE FROM staging"); err != nil {
+		s.log.Error("duckdb: clearing staging table", "err", err)
+	}
+}
+
+// fillRow sets row to e's values in columns order. Absent hot fields are
+// NULL, so OpExists on a hot column means what it means on JSON fields.
+func fillRow(row []driver.Value, e *event.Event) {
+	row[0] = e.ID
+	row[1] = e.Time
+	row[2] = nullable(e.Host)
+	row[3] = nullable(e.Logsource.Product)
+	row[4] = nullable(e.Logsource.Category)
+	row[5] = nullable(e.Logsource.Service)
+	row[6] = nullable(e.Source)
+	for i, h := range hotColumns {
+		if v, ok := e.GetFold(h.field); ok {
+			row[7+i] = v.Text()
+		} else {
+			row[7+i] = nil
+		}
+	}
+	row[len(row)-1] = string(event.MarshalFields(e.Fields))
+}
+
+func nullable(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// SearchEvents implements store.EventStore.
+func (s *DB) SearchEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	page := store.EventPage{Total: -1}
+	var after *cursorPos
+	if q.Cursor != "" {
+		t, id, err := store.DecodeCursor(q.Cursor)
+		if err != nil {
+			return page, fmt.Errorf("duckdb: search: %w", err)
+		}
+		after = &cursorPos{t: t, id: id}
+	}
+	limit := store.PageLimit(q.Limit)
+	cond, args, err := where(q, after)
+	if err != nil {
+		return page, fmt.Errorf("duckdb: search: %w", err)
+	}
+	err = s.read(func() error {
+		if q.CountTotal {
+			countCond, countArgs, err := where(q, nil)
+			if err != nil {
+				return err
+			}
+			if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE "+countCond, countArgs...).Scan(&page.Total); err != nil {
+				return err
+			}
+		}
+		// One row more than the page tells whether there is a next page.
+		rows, err := s.db.QueryContext(ctx, `SELECT id, time, host, product, category, service, source, fields
+			FROM events WHERE `+cond+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, limit+1)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				e                         event.Event
+				host, prod, cat, svc, src sql.NullString
+				fields                    string
+			)
+			if err := rows.Scan(&e.ID, &e.Time, &host, &prod, &cat, &svc, &src, &fields); err != nil {
+				return err
+			}
+			e.Time = e.Time.UTC()
+			e.Host, e.Source = host.String, src.String
+			e.Logsource = event.Logsource{Product: prod.String, Category: cat.String, Service: svc.String}
+			if e.Fields, err = event.UnmarshalFields([]byte(fields)); err != nil {
+				return fmt.Errorf("event %s: fields: %w", e.ID, err)
+			}
+			page.Events = append(page.Events, &e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return store.EventPage{Total: -1}, fmt.Errorf("duckdb: search: %w", err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		last := page.Events[limit-1]
+		page.Next = store.EncodeCursor(last.Time, last.ID)
+	}
+	return page, nil
+}
+
+// Histogram implements store.EventStore.
+func (s *DB) Histogram(ctx context.Context, q store.EventQuery, buckets int) ([]store.Bucket, error) {
+	if buckets <= 0 {
+		return nil, fmt.Errorf("duckdb: histogram: %w: %d buckets", store.ErrInvalid, buckets)
+	}
+	q.Cursor = ""
+	cond, args, err := where(q, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: histogram: %w", err)
+	}
+	var out []store.Bucket
+	err = s.read(func() error {
+		from, to := q.Range.From, q.Range.To
+		if from.IsZero() || to.IsZero() {
+			var lo, hi sql.NullTime
+			if err := s.db.QueryRowContext(ctx, "SELECT min(time), max(time) FROM events WHERE "+cond, args...).Scan(&lo, &hi); err != nil {
+				return err
+			}
+			if !lo.Valid {
+				return nil // nothing matches
+			}
+			if from.IsZero() {
+				from = lo.Time
+			}
+			if to.IsZero() {
+				to = hi.Time.Add(time.Microsecond) // To is exclusive
+			}
+		}
+		if !to.After(from) {
+			return nil
+		}
+		// DuckDB keeps microseconds; widths are whole microseconds, rounded
+		// up so that buckets*width covers the range.
+		fromUS := from.UnixMicro()
+		span := to.UnixMicro() - fromUS
+		if span <= 0 {
+			span = 1
+		}
+		width := (span + int64(buckets) - 1) / int64(buckets)
+		out = make([]store.Bucket, buckets)
+		for i := range out {
+			out[i].Start = time.UnixMicro(fromUS + int64(i)*width).UTC()
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT (epoch_us(time) - ?) // ? AS b, count(*) FROM events WHERE `+cond+` GROUP BY b`,
+			append([]any{fromUS, width}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b, n int64
+			if err := rows.Scan(&b, &n); err != nil {
+				return err
+			}
+			if b >= 0 && b < int64(buckets) {
+				out[b].Count += n
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: histogram: %w", err)
+	}
+	return out, nil
+}
+
+// TopValues implements store.EventStore.
+func (s *DB) TopValues(ctx context.Context, q store.EventQuery, field string, n int) ([]store.ValueCount, error) {
+	if field == "" {
+		return nil, fmt.Errorf("duckdb: top values: %w: empty field", store.ErrInvalid)
+	}
+	if n <= 0 {
+		n = 10
+	}
+	q.Cursor = ""
+	cond, args, err := where(q, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: top values: %w", err)
+	}
+	f := column(field)
+	expr := f.sql
+	if f.isTime {
+		expr = "CAST(time AS VARCHAR)"
+	}
+	var out []store.ValueCount
+	err = s.read(func() error {
+		rows, err := s.db.QueryContext(ctx, `SELECT v, count(*) AS c FROM (SELECT `+expr+` AS v FROM events WHERE `+cond+`)
+			WHERE v IS NOT NULL GROUP BY v ORDER BY c DESC, v LIMIT ?`, append(append(f.args, args...), n)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var vc store.ValueCount
+			if err := rows.Scan(&vc.Value, &vc.Count); err != nil {
+				return err
+			}
+			out = append(out, vc)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: top values: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteBefore implements store.EventStore. It checkpoints afterwards so the
+// freed row groups are reclaimed and Stats.Bytes reflects the deletion.
+func (s *DB) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	err := s.read(func() error {
+		res, err := s.writer.ExecContext(ctx, "DELETE FROM events WHERE time < ?", t)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if n > 0 {
+			if _, err := s.writer.ExecContext(ctx, "CHECKPOINT"); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("duckdb: delete before %s: %w", t.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
+// Stats implements store.EventStore. Bytes is the database's used blocks
+// plus its WAL: what the events occupy on disk.
+func (s *DB) Stats(ctx context.Context) (store.StoreStats, error) {
+	var st store.StoreStats
+	err := s.read(func() error {
+		var lo, hi sql.NullTime
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*), min(time), max(time) FROM events").Scan(&st.Events, &lo, &hi); err != nil {
+			return err
+		}
+		st.Oldest, st.Newest = lo.Time.UTC(), hi.Time.UTC()
+		if !lo.Valid {
+			st.Oldest, st.Newest = time.Time{}, time.Time{}
+		}
+		var blockSize, usedBlocks int64
+		var wal string
+		if err := s.db.QueryRowContext(ctx, "SELECT block_size, used_blocks, wal_size FROM pragma_database_size() WHERE database_name = current_database()").
+			Scan(&blockSize, &usedBlocks, &wal); err != nil {
+			return fmt.Errorf("database size: %w", err)
+		}
+		st.Bytes = blockSize*usedBlocks + parseSize(wal)
+		return nil
+	})
+	if err != nil {
+		return store.StoreStats{}, fmt.Errorf("duckdb: stats: %w", err)
+	}
+	return st, nil
+}
+
+// parseSize reads DuckDB's human-readable sizes ("462 bytes", "1.5 MiB").
+func parseSize(s string) int64 {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), " ")
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0
+	}
+	mult := map[string]float64{"bytes": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+		"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+	if mult == 0 {
+		mult = 1
+	}
+	return int64(f * mult)
+}
