@@ -1,12 +1,147 @@
 package match
 
-// Automaton finds every occurrence of a fixed set of patterns in a text,
-// ignoring ASCII case.
-type Automaton struct{}
+// Automaton is an Aho-Corasick DFA over byte classes, case folded at build
+// time.
+//
+// Why our own: the Go libraries looked at do not fit the engine's hot loop.
+// github.com/cloudflare/ahocorasick has no case-insensitive mode and returns
+// a freshly allocated slice of hits per search; github.com/petar-dambovaliev/
+// aho-corasick folds ASCII case but reports only non-overlapping matches
+// (FindAll builds a []Match, Iter returns a *Match per hit). The engine needs
+// every pattern occurring, overlaps included, with no allocation per event;
+// a full DFA over a few dozen byte classes is ~150 lines and does exactly
+// that.
+//
+// Layout: bytes are mapped to classes (each distinct folded byte in the
+// patterns gets one; every other byte shares class 0), so the transition
+// table is states × classes int32 instead of states × 256. Each state's
+// output (its own patterns and those of its suffix states) is flattened into
+// one slice, so Scan does a table lookup per byte and a range loop on hits.
+type Automaton struct {
+	classOf   [256]uint8
+	nclass    int
+	trans     []int32 // state*nclass + class -> state
+	outStart  []int32 // outputs of state s: out[outStart[s]:outStart[s+1]]
+	out       []int32
+	empty     []int32 // patterns "" (reported once per Scan)
+	npatterns int
+}
 
-// NewAutomaton builds an Automaton for patterns.
-func NewAutomaton(patterns []string) *Automaton { return &Automaton{} }
+// NewAutomaton builds an Automaton for patterns, which are matched ignoring
+// ASCII case. Pattern indexes given to Scan's callback are indexes into
+// patterns; duplicates are each reported.
+func NewAutomaton(patterns []string) *Automaton {
+	a := &Automaton{npatterns: len(patterns)}
+	// Byte classes from the folded patterns.
+	var used [256]bool
+	for _, p := range patterns {
+		for i := 0; i < len(p); i++ {
+			used[lowerASCII(p[i])] = true
+		}
+	}
+	// At most 230 distinct bytes remain after folding, so classes fit a byte.
+	next := 1
+	for b := 0; b < 256; b++ {
+		if used[b] {
+			a.classOf[b] = uint8(next)
+			next++
+		}
+	}
+	a.nclass = next
+	for b := 'A'; b <= 'Z'; b++ {
+		a.classOf[b] = a.classOf[b+'a'-'A']
+	}
+	nc := a.nclass
 
-// Scan calls fn with the index of every pattern occurring in s, once per
-// occurrence, overlapping occurrences included.
-func (a *Automaton) Scan(s string, fn func(pattern int)) {}
+	// Trie.
+	trans := make([]int32, nc) // state 0 = root; -1 = no edge yet
+	for i := range trans {
+		trans[i] = -1
+	}
+	own := [][]int32{nil}
+	for pi, p := range patterns {
+		if p == "" {
+			a.empty = append(a.empty, int32(pi))
+			continue
+		}
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			c := int(a.classOf[p[i]])
+			t := trans[int(s)*nc+c]
+			if t < 0 {
+				t = int32(len(own))
+				own = append(own, nil)
+				for range nc {
+					trans = append(trans, -1)
+				}
+				trans[int(s)*nc+c] = t
+			}
+			s = t
+		}
+		own[s] = append(own[s], int32(pi))
+	}
+	nstates := len(own)
+
+	// Breadth-first: failure links, completing the DFA and merging outputs.
+	fail := make([]int32, nstates)
+	outs := make([][]int32, nstates)
+	queue := make([]int32, 0, nstates)
+	for c := range nc {
+		t := trans[c]
+		if t < 0 {
+			trans[c] = 0
+			continue
+		}
+		fail[t] = 0
+		queue = append(queue, t)
+	}
+	outs[0] = own[0]
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		outs[s] = append(own[s][:len(own[s]):len(own[s])], outs[fail[s]]...)
+		for c := range nc {
+			t := trans[int(s)*nc+c]
+			if t < 0 {
+				trans[int(s)*nc+c] = trans[int(fail[s])*nc+c]
+				continue
+			}
+			fail[t] = trans[int(fail[s])*nc+c]
+			queue = append(queue, t)
+		}
+	}
+	a.trans = trans
+	a.outStart = make([]int32, nstates+1)
+	for s := range nstates {
+		a.outStart[s] = int32(len(a.out))
+		a.out = append(a.out, outs[s]...)
+	}
+	a.outStart[nstates] = int32(len(a.out))
+	return a
+}
+
+// Scan calls fn with the index of every pattern occurring in s, ignoring
+// ASCII case: once per occurrence, overlapping occurrences included, in the
+// order their ends appear in s. An empty pattern is reported once. Scan does
+// not allocate and is safe for concurrent use.
+func (a *Automaton) Scan(s string, fn func(pattern int)) {
+	for _, p := range a.empty {
+		fn(int(p))
+	}
+	if len(a.out) == 0 {
+		return
+	}
+	nc := int32(a.nclass)
+	trans, outStart, out := a.trans, a.outStart, a.out
+	state := int32(0)
+	for i := 0; i < len(s); i++ {
+		state = trans[state*nc+int32(a.classOf[s[i]])]
+		if lo, hi := outStart[state], outStart[state+1]; lo != hi {
+			for _, p := range out[lo:hi] {
+				fn(int(p))
+			}
+		}
+	}
+}
+
+// Len returns the number of patterns.
+func (a *Automaton) Len() int { return a.npatterns }
