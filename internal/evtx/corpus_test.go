@@ -18,19 +18,22 @@ import (
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
 	dir := vigiltest.Corpus(t, "evtx")
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".evtx") {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := evtxFilesUnder(dir)
 	if len(files) == 0 {
 		t.Skipf("no .evtx files under %s", dir)
 	}
+	return files
+}
+
+// evtxFilesUnder lists the .evtx files below dir, sorted.
+func evtxFilesUnder(dir string) []string {
+	var files []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".evtx") {
+			files = append(files, p)
+		}
+		return nil
+	})
 	return files
 }
 

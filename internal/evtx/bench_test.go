@@ -1,0 +1,59 @@
+package evtx
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/vigilsoc/vigil/internal/ingest/winevent"
+)
+
+func benchDecode(b *testing.B, files [][]byte, workers int) {
+	var total int64
+	for _, f := range files {
+		total += int64(len(f))
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	records := 0
+	for b.Loop() {
+		records = 0
+		for _, f := range files {
+			st, err := Decode(context.Background(), bytes.NewReader(f), int64(len(f)), Options{Workers: workers}, func(*winevent.Record) error { return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			records += st.Records
+		}
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkDecodeCorpus decodes the whole shared corpus from memory.
+func BenchmarkDecodeCorpus(b *testing.B) {
+	var files [][]byte
+	for _, p := range corpusFiles(b) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchDecode(b, files, workers) })
+	}
+}
+
+// BenchmarkDecodeCrafted needs no corpus: 16 chunks of 100 records each.
+func BenchmarkDecodeCrafted(b *testing.B) {
+	var chunks [][]byte
+	for i := range 16 {
+		chunks = append(chunks, sampleChunk(uint64(1+i*100), 100, false))
+	}
+	file := genFile(chunks...)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchDecode(b, [][]byte{file}, workers) })
+	}
+}
