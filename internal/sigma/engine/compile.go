@@ -186,6 +186,27 @@ func (c *compiler) selection(s *sigma.Selection) *node {
 var keywordModifiers = []string{"contains", "startswith", "endswith", "re", "cidr", "exists", "lt", "lte", "gt", "gte", "fieldref"}
 
 func (c *compiler) item(sel string, it sigma.FieldItem) *node {
+	// "|all" keywords must each occur somewhere in the event, not all in
+	// one field: split them into one keyword search per value.
+	if it.Field == "" && len(it.Values) > 1 && hasModifier(it.Modifiers, "all") {
+		and := &node{kind: nodeAnd}
+		var mods []string
+		for _, m := range it.Modifiers {
+			if m != "all" {
+				mods = append(mods, m)
+			}
+		}
+		for _, v := range it.Values {
+			one := it
+			one.Modifiers, one.Values = mods, []sigma.Value{v}
+			leaf := c.item(sel, one)
+			if leaf == nil {
+				return nil
+			}
+			and.kids = append(and.kids, leaf)
+		}
+		return and
+	}
 	spec := match.Spec{Field: it.Field, Modifiers: it.Modifiers, Placeholders: c.placeholders}
 	for _, v := range it.Values {
 		spec.Values = append(spec.Values, ruleValue(v))
@@ -262,4 +283,13 @@ func simplify(n *node) *node {
 		return kids[0]
 	}
 	return n
+}
+
+func hasModifier(mods []string, m string) bool {
+	for _, x := range mods {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
