@@ -527,7 +527,7 @@ func TestLiterals(t *testing.T) {
 		{"regex alternation only", spec("re", str(`^(?:abcd|wxyz)`)), []string{"abcd", "wxyz"}},
 		{"regex i folds safe run", spec("re|i", str(`sekurlsa`)), []string{"url"}},
 		{"unicode fold pattern", spec("contains", str(`Ärger-Datei`)), []string{"rger-datei"}},
-		{"unicode fold pattern avoiding k and s", spec("contains", str(`Ärger-Kassel-Datei`)), []string{"-datei"}},
+		{"unicode fold pattern avoiding k and s", spec("contains", str(`Ärger-Kassel-Datei`)), []string{"el-datei"}},
 		{"star has none", spec("", str("*")), nil},
 		{"empty has none", spec("", str("")), nil},
 		{"one value without literal spoils OR", spec("", str("abc"), str("*")), nil},
