@@ -197,12 +197,13 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 			return err
 		}
 		row := make([]driver.Value, len(columns))
+		var buf []byte
 		for _, e := range events {
 			if _, dup := seen[e.ID]; dup {
 				continue
 			}
 			seen[e.ID] = struct{}{}
-			fillRow(row, e)
+			buf = fillRow(row, e, buf[:0])
 			if err := a.AppendRow(row...); err != nil {
 				a.Close()
 				return fmt.Errorf("event %s: %w", e.ID, err)
@@ -238,9 +239,9 @@ func (s *DB) clearStaging() {
 	}
 }
 
-// fillRow sets row to e's values in columns order. Absent hot fields are
+// fillRow sets row to e's values in columns order, using buf for the JSON. Absent hot fields are
 // NULL, so OpExists on a hot column means what it means on JSON fields.
-func fillRow(row []driver.Value, e *event.Event) {
+func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
 	row[0] = e.ID
 	row[1] = e.Time
 	row[2] = nullable(e.Host)
@@ -255,7 +256,9 @@ func fillRow(row []driver.Value, e *event.Event) {
 			row[7+i] = nil
 		}
 	}
-	row[len(row)-1] = string(event.MarshalFields(e.Fields))
+	buf = appendFields(buf, e.Fields)
+	row[len(row)-1] = string(buf)
+	return buf
 }
 
 func nullable(s string) driver.Value {

@@ -9,7 +9,7 @@ import (
 	"github.com/vigilsoc/vigil/internal/store/storetest"
 )
 
-func openTest(t *testing.T, dir string) *DB {
+func openTest(t testing.TB, dir string) *DB {
 	t.Helper()
 	s, err := Open(context.Background(), Config{Path: filepath.Join(dir, "events.duckdb"), Threads: 2, MemoryLimit: "1GB"}, nil)
 	if err != nil {
