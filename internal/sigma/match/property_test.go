@@ -132,7 +132,7 @@ func TestGlobAgainstRegexp(t *testing.T) {
 		}
 		return b.String()
 	}
-	for range 20000 {
+	for range 6000 {
 		raw := gen(1 + r.IntN(7))
 		p := parsePattern(raw)
 		var re strings.Builder

@@ -326,10 +326,17 @@ func needsUnicodeFold(s string) bool {
 func compileText(p pattern, fold bool) textMatcher {
 	p = p.normalize()
 	if fold {
+		// Invalid UTF-8 (raw bytes from utf16 encodings, mostly) has no
+		// Unicode case; such patterns stay on the byte path.
+		unicodeFold, valid := false, true
 		for _, t := range p {
-			if t.wild == 0 && needsUnicodeFold(t.lit) {
-				return compileUnicodeFold(p)
+			if t.wild == 0 {
+				unicodeFold = unicodeFold || needsUnicodeFold(t.lit)
+				valid = valid && utf8.ValidString(t.lit)
 			}
+		}
+		if unicodeFold && valid {
+			return compileUnicodeFold(p)
 		}
 		p = p.mapLiterals(foldASCII)
 	}
