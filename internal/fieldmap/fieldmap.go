@@ -355,6 +355,7 @@ func (l loader) windows(m *Mappings) {
 	}
 
 	m.winAliases = items(l, f, "aliases", keys["aliases"], func(r *AliasSet, line int) { r.Line = line })
+	aliasLines(keys["aliases"], m.winAliases)
 	for i := range m.winAliases {
 		s := &m.winAliases[i]
 		if (s.Channel == "") == (s.Provider == "") {
@@ -395,6 +396,35 @@ func (l loader) checkAliases(file string, as []Alias, setLine int) {
 		}
 		if (a.Values != nil || a.Transform != "") && a.From == "" {
 			l.fail(file, a.Line, "values and transform need from")
+		}
+	}
+}
+
+// aliasLines gives each alias inside a set the line of its own node, so
+// errors point at the alias rather than at its set.
+func aliasLines(n *yaml.Node, sets []AliasSet) {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, setNode := range n.Content {
+		var set *AliasSet
+		for i := range sets {
+			if sets[i].Line == setNode.Line {
+				set = &sets[i]
+			}
+		}
+		if set == nil || setNode.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(setNode.Content); i += 2 {
+			if setNode.Content[i].Value != "fields" || setNode.Content[i+1].Kind != yaml.SequenceNode {
+				continue
+			}
+			for j, a := range setNode.Content[i+1].Content {
+				if j < len(set.Fields) {
+					set.Fields[j].Line = a.Line
+				}
+			}
 		}
 	}
 }
