@@ -63,3 +63,11 @@ func TestParseTime(t *testing.T) {
 		t.Error("want error")
 	}
 }
+
+func TestHexNumberKeepsText(t *testing.T) {
+	e := Event{Fields: []Field{{Name: "Keywords", Value: NumText("0x8000000000000000", 9223372036854775808)}, {Name: "Pid", Value: NumText("42", 42)}}}
+	got := string(MarshalFields(e.Fields))
+	if want := `{"Keywords":"0x8000000000000000","Pid":42}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}

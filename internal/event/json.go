@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -81,10 +82,15 @@ func writeValue(b *bytes.Buffer, v Value) {
 	case Bool:
 		b.WriteString(v.Str)
 	case Number:
-		if json.Valid([]byte(v.Str)) {
-			b.WriteString(v.Str)
-		} else {
+		switch {
+		case v.Str == "":
 			b.WriteString(strconv.FormatFloat(v.Num, 'g', -1, 64))
+		case isJSONNumber(v.Str):
+			b.WriteString(v.Str)
+		default:
+			// Text such as 0x8000000000000000 is not a JSON number, and
+			// as a float it would lose digits: keep the text.
+			writeJSONString(b, v.Str)
 		}
 	case List:
 		b.WriteByte('[')
@@ -98,6 +104,12 @@ func writeValue(b *bytes.Buffer, v Value) {
 	default:
 		writeJSONString(b, v.Str)
 	}
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar.
+func isJSONNumber(s string) bool {
+	var n json.Number
+	return json.Unmarshal([]byte(s), &n) == nil && !strings.HasPrefix(s, "\"")
 }
 
 func writeJSONString(b *bytes.Buffer, s string) {
