@@ -15,11 +15,11 @@ var testNow = time.Date(2026, 11, 25, 9, 45, 30, 123456789, time.UTC)
 
 func testParser() Parser { return Parser{Now: func() time.Time { return testNow }} }
 
-func eq(f, v string) store.Compare   { return store.Compare{Field: f, Op: store.OpEq, Value: v} }
-func ne(f, v string) store.Compare   { return store.Compare{Field: f, Op: store.OpNe, Value: v} }
-func wc(f, v string) store.Compare   { return store.Compare{Field: f, Op: store.OpWildcard, Value: v} }
-func text(v string) store.Compare    { return store.Compare{Op: store.OpContains, Value: v} }
-func exists(f string) store.Compare  { return store.Compare{Field: f, Op: store.OpExists} }
+func eq(f, v string) store.Compare  { return store.Compare{Field: f, Op: store.OpEq, Value: v} }
+func ne(f, v string) store.Compare  { return store.Compare{Field: f, Op: store.OpNe, Value: v} }
+func wc(f, v string) store.Compare  { return store.Compare{Field: f, Op: store.OpWildcard, Value: v} }
+func text(v string) store.Compare   { return store.Compare{Op: store.OpContains, Value: v} }
+func exists(f string) store.Compare { return store.Compare{Field: f, Op: store.OpExists} }
 func cmp(f string, op store.Op, v string) store.Compare {
 	return store.Compare{Field: f, Op: op, Value: v}
 }
