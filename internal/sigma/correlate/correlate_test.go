@@ -159,8 +159,8 @@ var cases = []correlationCase{
 		want: []string{"Many failed logins | ComputerName=ws7 | n=3 v=3 | 3m0s..5m0s | 3 events"},
 	},
 	{
-		name: "event_count: matches of other rules are ignored",
-		file: "event_count.yml",
+		name:  "event_count: matches of other rules are ignored",
+		file:  "event_count.yml",
 		steps: repeat(5, "id:00000000-0000-0000-0000-000000000000", 0, time.Second, "ComputerName=dc1"),
 	},
 	{
@@ -418,7 +418,7 @@ func TestReferenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		id, name               string
+		id, name             string
 		generate, referenced bool
 	}{
 		{"", "failed_login", false, true},
@@ -516,7 +516,11 @@ func TestNewErrors(t *testing.T) {
 		{"no rules", []*sigma.Correlation{corr(sigma.EventCount, "a", "")}, ErrInvalid},
 		{"no timespan", []*sigma.Correlation{func() *sigma.Correlation { c := corr(sigma.EventCount, "a", "", "x"); c.Timespan = 0; return c }()}, ErrInvalid},
 		{"no condition", []*sigma.Correlation{func() *sigma.Correlation { c := corr(sigma.EventCount, "a", "", "x"); c.Condition = nil; return c }()}, ErrInvalid},
-		{"no field", []*sigma.Correlation{func() *sigma.Correlation { c := corr(sigma.ValueCount, "a", "", "x"); c.Condition.Field = nil; return c }()}, ErrInvalid},
+		{"no field", []*sigma.Correlation{func() *sigma.Correlation {
+			c := corr(sigma.ValueCount, "a", "", "x")
+			c.Condition.Field = nil
+			return c
+		}()}, ErrInvalid},
 		{"unknown operator", []*sigma.Correlation{func() *sigma.Correlation {
 			c := corr(sigma.EventCount, "a", "", "x")
 			c.Condition.Compares[0].Op = "ge"
@@ -527,7 +531,11 @@ func TestNewErrors(t *testing.T) {
 			c.Condition.Field = []string{"f", "g"}
 			return c
 		}()}, ErrInvalid},
-		{"empty group-by", []*sigma.Correlation{func() *sigma.Correlation { c := corr(sigma.EventCount, "a", "", "x"); c.GroupBy = []string{""}; return c }()}, ErrInvalid},
+		{"empty group-by", []*sigma.Correlation{func() *sigma.Correlation {
+			c := corr(sigma.EventCount, "a", "", "x")
+			c.GroupBy = []string{""}
+			return c
+		}()}, ErrInvalid},
 		{"duplicate id", []*sigma.Correlation{corr(sigma.EventCount, "a", "", "x"), corr(sigma.EventCount, "a", "", "y")}, ErrDuplicate},
 		{"threshold beyond limit", []*sigma.Correlation{func() *sigma.Correlation {
 			c := corr(sigma.EventCount, "a", "", "x")
@@ -563,6 +571,9 @@ func TestNewErrors(t *testing.T) {
 // TestMaxGroups: a million distinct groups stay within MaxGroups, the
 // oldest are evicted and counted, and the newest still work.
 func TestMaxGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million groups: skipped in -short")
+	}
 	const groups, limit = 1_000_000, 1000
 	e, err := New(Config{MaxGroups: limit}, loadRules(t, "event_count.yml"))
 	if err != nil {

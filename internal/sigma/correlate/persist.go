@@ -186,8 +186,8 @@ func (r *rule) load(sg savedGroup) (*group, error) {
 	}
 	g.key = keyOf(g.by)
 	g.open, g.first, g.last, g.muted, g.until = sg.Open, sg.First, sg.Last, sg.Muted, sg.Until
-	if sg.N < 0 || sg.Step < 0 {
-		return nil, fmt.Errorf("negative count")
+	if sg.N < 0 || sg.N > math.MaxInt32 || sg.Step < 0 {
+		return nil, fmt.Errorf("count %d out of range", sg.N)
 	}
 	if math.IsNaN(sg.Sum) || math.IsInf(sg.Sum, 0) {
 		return nil, fmt.Errorf("sum is not finite")
