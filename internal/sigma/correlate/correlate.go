@@ -26,9 +26,30 @@
 // properties of the whole window. These use a tumbling window per group that
 // starts at the group's first event and closes at first event + timespan; the
 // condition is evaluated once, when the window closes (on a later event of
-// the group, on Advance, or when the group expires). value_sum with lower
-// bounds only also uses that tumbling window but fires as soon as the sum
-// crosses, once per window.
+// the group, on Advance, or when the group expires). A group with no event in
+// its window fires nothing, so "lt: 5" means "at least one and fewer than
+// five". value_sum with lower bounds only also uses that tumbling window but
+// fires as soon as the sum crosses, once per window.
+//
+// value_percentile is not defined precisely by the specification; its
+// example ("a process name seen in less than 1% of the processes", field
+// Image, lte: 1) is implemented: the aggregate is the share in percent of the
+// group's events taken by the rarest value of the field in the window.
+//
+// # Groups, aliases, chains
+//
+// Group-by fields are read from the matched event (exact name, then without
+// regard to case; the event's typed Host stands in for Host, Hostname,
+// host.name, Computer and ComputerName). An event lacking a group-by field
+// takes no part, as with a SQL or Splunk "by" clause; Stats.NoGroup counts
+// them. An alias in group-by reads, for each referenced rule, the field the
+// aliases map names for that rule's name or id.
+//
+// A correlation referenced by another is fed to it when it fires, as an
+// event at the firing time whose fields are the group-by values followed by
+// the fields of the latest evidence event. Such an intermediate correlation
+// emits no alert of its own unless a referencing correlation says
+// generate: true, the same rule Referenced reports for base rules.
 //
 // # Bounded memory
 //
@@ -384,6 +405,11 @@ func chainEvent(a Alert) *event.Event {
 // conditions decided at window close (upper bounds, value_avg,
 // value_percentile), and frees expired groups. Observe does the same lazily
 // for the groups it touches. emit may be nil.
+//
+// now must be on the events' clock: a server detecting live events may pass
+// the wall clock, but one replaying history must pass the replay's time (or
+// not call Advance), or every window would close at once. Advance takes emit,
+// unlike a plain expiry, because a window that closes can decide an alert.
 func (e *Engine) Advance(now time.Time, emit func(Alert)) {
 	t := now.UnixNano()
 	for _, r := range e.rules {

@@ -71,6 +71,7 @@ func (e *Engine) feed(rt route, ruleID, ruleName string, ev *event.Event, now in
 	g := r.groups[string(buf)]
 	if g == nil {
 		g = e.newGroup(r, string(buf), r.groupFields(ruleID, ruleName, ev))
+		g.last = now
 	} else {
 		e.touch(g)
 	}
