@@ -586,3 +586,24 @@ func TestPinnedClientTLSConfigRejectsBadPin(t *testing.T) {
 		t.Errorf("colon-separated fingerprint refused: %v", err)
 	}
 }
+
+// TestSignCSRFromOpenSSL: CSRs made by openssl (testdata/csr, made with
+// `openssl req -new -newkey ec|ed25519 ... -outform DER`) are accepted, so an
+// agent need not be built with Go to enrol.
+func TestSignCSRFromOpenSSL(t *testing.T) {
+	files, err := filepath.Glob("testdata/csr/*.der")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	ca, _ := newCA(t)
+	for _, f := range files {
+		out, err := ca.SignCSR(readFile(t, f), "ossl-1", 0)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if id, err := AgentIDFromCert(mustParseCert(t, out)); err != nil || id != "ossl-1" {
+			t.Errorf("%s: AgentIDFromCert = %q, %v", f, id, err)
+		}
+	}
+}
