@@ -225,4 +225,3 @@ func TestRulesCheck(t *testing.T) {
 		t.Errorf("exit %d, output %q", code, out)
 	}
 }
-
