@@ -251,7 +251,11 @@ func (e *Engine) slide(g *group, positions []int, ev *event.Event, now int64) {
 			g.times = append(g.times[:0], g.times[g.th:]...)
 			g.th = 0
 		}
+		// Kept sorted, so that a slightly late event expires in its turn.
 		g.times = append(g.times, now)
+		for i := len(g.times) - 1; i > g.th && g.times[i-1] > now; i-- {
+			g.times[i-1], g.times[i] = now, g.times[i-1]
+		}
 		n, first = len(g.times)-g.th, g.times[g.th]
 		e.keep(g, ev, now)
 	case valueCount:
@@ -584,7 +588,11 @@ func see(vs []seen, v string, now int64, limit int) []seen {
 	} else if len(vs) >= limit {
 		vs = append(vs[:0], vs[len(vs)-limit+1:]...)
 	}
-	return append(vs, seen{v: v, t: now})
+	vs = append(vs, seen{v: v, t: now})
+	for i := len(vs) - 1; i > 0 && vs[i-1].t > now; i-- { // keep sorted
+		vs[i-1], vs[i] = vs[i], vs[i-1]
+	}
+	return vs
 }
 
 // value returns the condition field(s) of ev as one string; several fields
