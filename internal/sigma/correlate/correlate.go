@@ -337,7 +337,10 @@ func (e *Engine) observe(ruleID, ruleName string, ev *event.Event) {
 		now = ev.Time.UnixNano()
 		e.latest = max(e.latest, now)
 	}
-	byID := e.routes[ruleID]
+	var byID []route
+	if ruleID != "" {
+		byID = e.routes[ruleID]
+	}
 	for i := range byID {
 		e.feed(byID[i], ruleID, ruleName, ev, now)
 	}

@@ -657,7 +657,15 @@ func TestRestoreStateErrors(t *testing.T) {
 			}
 		})
 	}
-	// State of a correlation that is no longer loaded is dropped, not an error.
+	// State of a correlation whose threshold changed is dropped, not an error.
+	changed := loadRules(t, "temporal.yml")
+	changed[0].Rules = changed[0].Rules[:2]
+	if e2, err := New(Config{}, changed); err != nil {
+		t.Fatal(err)
+	} else if err := e2.RestoreState(good); err != nil || e2.Stats().Groups != 0 {
+		t.Errorf("changed rule: %v, %d groups", err, e2.Stats().Groups)
+	}
+	// So is state of a correlation that is no longer loaded.
 	other, err := New(Config{}, loadRules(t, "event_count.yml"))
 	if err != nil {
 		t.Fatal(err)

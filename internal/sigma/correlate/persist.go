@@ -25,7 +25,9 @@ type savedState struct {
 
 type savedGroup struct {
 	Rule   string           `json:"rule"` // the correlation's identity: id:, name: or title:
-	Type   string           `json:"type"`
+	// Shape is what the saved state's layout depends on; a rule whose shape
+	// changed since the state was saved starts afresh.
+	Shape string `json:"shape"`
 	By     []savedField     `json:"by"`
 	Open   bool             `json:"open,omitempty"`
 	First  int64            `json:"first,omitempty"`
@@ -67,7 +69,7 @@ func (e *Engine) MarshalState() ([]byte, error) {
 	st := savedState{Version: stateVersion, Latest: e.latest, Groups: make([]savedGroup, 0, e.live)}
 	for g := e.tail; g != nil; g = g.gprev {
 		sg := savedGroup{
-			Rule: g.rule.key, Type: string(g.rule.src.Type),
+			Rule: g.rule.key, Shape: g.rule.shape(),
 			Open: g.open, First: g.first, Last: g.last, Muted: g.muted, Until: g.until,
 			N: g.n, Sum: g.sum, Times: g.times[g.th:], Pos: g.pos, End: g.end, Step: g.step,
 			Freq: g.freq, Chains: g.chains,
@@ -138,7 +140,7 @@ func (e *Engine) RestoreState(data []byte) error {
 	seenKeys := map[*rule]map[string]bool{}
 	for i, sg := range st.Groups {
 		r, ok := e.byKey[sg.Rule]
-		if !ok || string(r.src.Type) != sg.Type {
+		if !ok || r.shape() != sg.Shape {
 			e.log.Info("dropping saved correlation state of a changed or removed rule", "rule", sg.Rule)
 			continue
 		}
@@ -264,10 +266,10 @@ func (r *rule) load(sg savedGroup) (*group, error) {
 		g.freq[v] = c
 	}
 	if positional {
-		if len(sg.Events) > len(g.ev) {
-			return nil, fmt.Errorf("%d evidence events, want at most %d", len(sg.Events), len(g.ev))
+		if len(sg.Events) > r.positions {
+			return nil, fmt.Errorf("%d evidence events for %d positions", len(sg.Events), r.positions)
 		}
-		copy(g.ev, sg.Events)
+		copy(g.ev, sg.Events) // MaxEventsPerAlert may have shrunk
 	} else {
 		for _, x := range sg.Events {
 			if x == nil {
@@ -287,9 +289,10 @@ func (r *rule) load(sg savedGroup) (*group, error) {
 			return nil, fmt.Errorf("%d chains, want %d", len(sg.Chains), r.positions)
 		}
 		for i, c := range sg.Chains {
-			if len(c) > r.evidence {
-				return nil, fmt.Errorf("chain %d holds %d events, limit %d", i, len(c), r.evidence)
+			if len(c) > r.positions {
+				return nil, fmt.Errorf("chain %d holds %d events for %d positions", i, len(c), r.positions)
 			}
+			c = c[len(c)-min(len(c), r.evidence):]
 			for _, x := range c {
 				if x == nil {
 					return nil, fmt.Errorf("null evidence event in chain %d", i)

@@ -244,6 +244,13 @@ func compile(cfg Config, c *sigma.Correlation, index int) (*rule, error) {
 	return r, nil
 }
 
+// shape names what a group's saved state depends on besides the rule's
+// identity: state saved under another shape is dropped on restore, since the
+// rule changed between runs.
+func (r *rule) shape() string {
+	return fmt.Sprintf("%s/%s/%d/%d/%d/%s", r.src.Type, modeName(r.mode), r.positions, r.need, r.limit, strings.Join(r.groupBy, ","))
+}
+
 func (r *rule) holds(x float64) bool {
 	if len(r.cmp) == 0 { // temporal default: every referenced rule
 		return x >= float64(r.need)
