@@ -18,10 +18,11 @@ func benchDecode(b *testing.B, files [][]byte, workers int) {
 	b.SetBytes(total)
 	b.ReportAllocs()
 	records := 0
+	dec := NewDecoder(Options{Workers: workers})
 	for b.Loop() {
 		records = 0
 		for _, f := range files {
-			st, err := Decode(context.Background(), bytes.NewReader(f), int64(len(f)), Options{Workers: workers}, func(*winevent.Record) error { return nil })
+			st, err := dec.Decode(context.Background(), bytes.NewReader(f), int64(len(f)), func(*winevent.Record) error { return nil })
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,6 +16,7 @@ const (
 	chunkSize       = 65536
 	chunkHeaderSize = 512
 	recordHeaderLen = 24
+	maxInterned     = 1 << 14
 )
 
 var (
@@ -134,6 +135,14 @@ func (d *decoder) decodeChunk(i int, off int64, res *chunkResult) {
 
 	clear(d.names)
 	clear(d.templates)
+	// The interning maps outlive chunks; garbage input could grow them
+	// without bound, so they start over past a size real logs never reach.
+	if len(d.intern) > maxInterned {
+		clear(d.intern)
+	}
+	if len(d.build.joined) > maxInterned {
+		clear(d.build.joined)
+	}
 	d.tmplPool = append(d.tmplPool, d.tmplUsed...)
 	d.tmplUsed = d.tmplUsed[:0]
 

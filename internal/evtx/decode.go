@@ -15,8 +15,36 @@ import (
 	"github.com/vigilsoc/vigil/internal/ingest/winevent"
 )
 
-// DecodeFile decodes the EVTX file at path; see Decode.
+// Decoder decodes EVTX files, keeping its chunk buffers and caches from one
+// file to the next: a caller reading many files (a directory of logs)
+// saves re-allocating them per file. A Decoder is not safe for concurrent
+// use; use one per goroutine.
+type Decoder struct {
+	opts    Options
+	decs    []*decoder
+	results []*chunkResult
+}
+
+// NewDecoder returns a Decoder with the given options.
+func NewDecoder(opts Options) *Decoder {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	return &Decoder{opts: opts}
+}
+
+// DecodeFile decodes the EVTX file at path with a new Decoder; see Decode.
 func DecodeFile(ctx context.Context, path string, opts Options, fn func(*winevent.Record) error) (Stats, error) {
+	return NewDecoder(opts).DecodeFile(ctx, path, fn)
+}
+
+// Decode decodes with a new Decoder; see Decoder.Decode.
+func Decode(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*winevent.Record) error) (Stats, error) {
+	return NewDecoder(opts).Decode(ctx, r, size, fn)
+}
+
+// DecodeFile decodes the EVTX file at path; see Decode. Errors name the path.
+func (dc *Decoder) DecodeFile(ctx context.Context, path string, fn func(*winevent.Record) error) (Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("evtx: %w", err)
@@ -26,7 +54,7 @@ func DecodeFile(ctx context.Context, path string, opts Options, fn func(*wineven
 	if err != nil {
 		return Stats{}, fmt.Errorf("evtx: %w", err)
 	}
-	stats, err := Decode(ctx, f, st.Size(), opts, fn)
+	stats, err := dc.Decode(ctx, f, st.Size(), fn)
 	if err != nil {
 		return stats, fmt.Errorf("%s: %w", path, err)
 	}
@@ -39,11 +67,12 @@ func DecodeFile(ctx context.Context, path string, opts Options, fn func(*wineven
 // that keep it must convert or copy it first. An error from fn stops
 // decoding and is returned.
 //
-// Corrupt chunks and records go to opts.OnError as *CorruptError and are
+// Corrupt chunks and records go to Options.OnError as *CorruptError and are
 // skipped; they do not end decoding. Decode returns an error wrapping
-// ErrNotEVTX when the data does not start with the EVTX file signature, the
-// context's error when it is cancelled, and read errors from r.
-func Decode(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*winevent.Record) error) (Stats, error) {
+// ErrNotEVTX when the data does not start with the EVTX file signature, a
+// *CorruptError wrapping ErrTruncated when the file header is cut short,
+// the context's error when it is cancelled, and read errors from r.
+func (dc *Decoder) Decode(ctx context.Context, r io.ReaderAt, size int64, fn func(*winevent.Record) error) (Stats, error) {
 	var stats Stats
 	hdr := make([]byte, fileHeaderSize)
 	n, err := r.ReadAt(hdr[:min(int64(fileHeaderSize), max(size, 0))], 0)
@@ -57,22 +86,24 @@ func Decode(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn fun
 	if n < fileHeaderSize {
 		return stats, &CorruptError{Offset: int64(n), Chunk: -1, Err: fmt.Errorf("%w: file header of %d bytes", ErrTruncated, n)}
 	}
-	d := delivery{opts: opts, fn: fn, stats: &stats}
+	d := delivery{opts: dc.opts, fn: fn, stats: &stats}
 	if sum, want := crc32.ChecksumIEEE(hdr[:120]), binary.LittleEndian.Uint32(hdr[124:]); sum != want {
 		// The chunks describe themselves, so a bad file header costs nothing
 		// but the report.
 		d.report(&CorruptError{Offset: 124, Chunk: -1, Err: fmt.Errorf("%w: file header crc32 %#08x, stored %#08x", ErrChecksum, sum, want)})
 	}
 	chunks := int((size - fileHeaderSize + chunkSize - 1) / chunkSize)
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	workers := min(dc.opts.Workers, max(chunks, 1))
+	for len(dc.decs) < workers {
+		dc.decs = append(dc.decs, newDecoder())
 	}
-	workers = min(workers, max(chunks, 1))
+	for len(dc.results) < 2*workers {
+		dc.results = append(dc.results, &chunkResult{})
+	}
 	if workers == 1 {
-		err = decodeSerial(ctx, r, size, chunks, &d)
+		err = decodeSerial(ctx, r, size, chunks, dc.decs[0], dc.results[0], &d)
 	} else {
-		err = decodeParallel(ctx, r, size, chunks, workers, &d)
+		err = decodeParallel(ctx, r, size, chunks, dc.decs[:workers], dc.results[:2*workers], &d)
 	}
 	return stats, err
 }
@@ -131,9 +162,7 @@ func readChunk(r io.ReaderAt, size int64, i int, dec *decoder, res *chunkResult)
 	dec.decodeChunk(i, off, res)
 }
 
-func decodeSerial(ctx context.Context, r io.ReaderAt, size int64, chunks int, d *delivery) error {
-	dec := newDecoder()
-	res := &chunkResult{}
+func decodeSerial(ctx context.Context, r io.ReaderAt, size int64, chunks int, dec *decoder, res *chunkResult, d *delivery) error {
 	for i := range chunks {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -156,16 +185,15 @@ type job struct {
 // chunk indices and queues each job in file order; the caller's goroutine
 // waits for the jobs in that order, so delivery order does not depend on
 // which worker finishes first. A fixed pool of results bounds memory.
-func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks, workers int, d *delivery) error {
+func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks int, decs []*decoder, results []*chunkResult, d *delivery) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	inFlight := 2 * workers
-	free := make(chan *chunkResult, inFlight)
-	for range inFlight {
-		free <- &chunkResult{}
+	free := make(chan *chunkResult, len(results))
+	for _, res := range results {
+		free <- res
 	}
 	jobs := make(chan *job)
-	order := make(chan *job, inFlight)
+	order := make(chan *job, len(results))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(jobs)
@@ -190,9 +218,8 @@ func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks, work
 			}
 		}
 	})
-	for range workers {
+	for _, dec := range decs {
 		wg.Go(func() {
-			dec := newDecoder()
 			for j := range jobs {
 				readChunk(r, size, j.index, dec, j.res)
 				close(j.done)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,32 @@ func TestDecodeFile(t *testing.T) {
 	}
 	if _, err := DecodeFile(context.Background(), filepath.Join(t.TempDir(), "none.evtx"), Options{}, nil); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want ErrNotExist", err)
+	}
+}
+
+// TestDecoderReuse decodes different files with one Decoder; each must
+// come out as a fresh Decoder decodes it, whatever came before.
+func TestDecoderReuse(t *testing.T) {
+	files := [][]byte{
+		genFile(sampleChunk(1, 3, true), sampleChunk(5, 2, false)),
+		genFile(sampleChunk(100, 1, false)),
+		genFile(sampleChunk(7, 2, true), sampleChunk(10, 4, true), sampleChunk(15, 1, false)),
+	}
+	for _, workers := range []int{1, 2} {
+		dec := NewDecoder(Options{Workers: workers})
+		for i, f := range files {
+			want, _, _, _ := decodeAll(t, f, workers)
+			var got []collected
+			_, err := dec.Decode(context.Background(), bytes.NewReader(f), int64(len(f)), func(r *winevent.Record) error {
+				got = append(got, collected{id: r.RecordID, time: r.Time, system: slices.Clone(r.System), data: slices.Clone(r.Data)})
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+				t.Errorf("workers %d file %d: reused decoder gave\n%v\nwant\n%v", workers, i, got, want)
+			}
+		}
 	}
 }
