@@ -1,15 +1,19 @@
 package query
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vigilsoc/vigil/internal/sigma"
 )
 
-// FuzzParse checks that Parse never panics and that String of any tree it
-// returns parses back to the same tree.
+// FuzzParse checks that Parse never panics, that String of any tree it
+// returns parses back to the same tree, and that ToSigma of it is a valid
+// rule or a clear ErrNotExpressible.
 func FuzzParse(f *testing.F) {
 	for _, tc := range parseCases {
 		f.Add(tc.query)
@@ -44,6 +48,16 @@ func FuzzParse(f *testing.F) {
 		}
 		if !reflect.DeepEqual(back, e) {
 			t.Fatalf("Parse(%q) = %#v; String = %q parses to %#v", q, e, s, back)
+		}
+		out, err := ToSigma(e, "fuzz")
+		if err != nil {
+			if !errors.Is(err, ErrNotExpressible) {
+				t.Fatalf("ToSigma(Parse(%q)): %v does not wrap ErrNotExpressible", q, err)
+			}
+			return
+		}
+		if coll := sigma.ParseFile("fuzz.yml", out); len(coll.Errors) > 0 || len(coll.Rules) != 1 {
+			t.Fatalf("ToSigma(Parse(%q)) is not a valid rule: %v\n%s", q, coll.Errors, out)
 		}
 	})
 }
