@@ -152,7 +152,11 @@ func IsECS(ev *event.Event) bool {
 		return false
 	}
 	for _, f := range ev.Fields {
-		root, _, _ := strings.Cut(f.Name, ".")
+		// Only an object counts: a flat event may well have "host":"ws1".
+		root, _, nested := strings.Cut(f.Name, ".")
+		if !nested {
+			continue
+		}
 		switch root {
 		case "winlog", "event", "process", "host", "ecs", "agent", "auditd", "file", "dns", "destination", "source", "registry", "dll", "user", "network":
 			return true

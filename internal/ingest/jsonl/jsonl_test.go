@@ -147,6 +147,11 @@ func TestDecodeLineErrors(t *testing.T) {
 		{`{"Event":"x","System":{}}`, nil}, // neither Windows shape: flat, fine
 		{`{"fields":{"a":1},"time":"soon"}`, nil},
 	}
+	// A flat event with "@timestamp" and a plain "host" is not ECS.
+	ev, err := d.DecodeLine([]byte(`{"@timestamp":"2023-03-29T10:00:00Z","host":"ws1","Image":"a.exe"}`))
+	if err != nil || ev.Host != "ws1" || !ev.Logsource.IsZero() || ev.Time.IsZero() {
+		t.Errorf("flat event with @timestamp: %+v, %v", ev, err)
+	}
 	for _, tt := range tests {
 		_, err := d.DecodeLine([]byte(tt.in))
 		if tt.in == `{"Event":"x","System":{}}` {
