@@ -132,16 +132,13 @@ func (e *Engine) RestoreState(data []byte) error {
 	if st.Version != stateVersion {
 		return fmt.Errorf("%w: version %d, want %d", ErrState, st.Version, stateVersion)
 	}
-	type built struct {
-		r *rule
-		g *group
-	}
-	var groups []built
+	var groups []*group
+	dropped := 0
 	seenKeys := map[*rule]map[string]bool{}
 	for i, sg := range st.Groups {
 		r, ok := e.byKey[sg.Rule]
 		if !ok || r.shape() != sg.Shape {
-			e.log.Info("dropping saved correlation state of a changed or removed rule", "rule", sg.Rule)
+			dropped++
 			continue
 		}
 		g, err := r.load(sg)
@@ -155,7 +152,10 @@ func (e *Engine) RestoreState(data []byte) error {
 			return fmt.Errorf("%w: group %d (%s): duplicate group", ErrState, i, sg.Rule)
 		}
 		seenKeys[r][g.key] = true
-		groups = append(groups, built{r, g})
+		groups = append(groups, g)
+	}
+	if dropped > 0 {
+		e.log.Info("dropped saved correlation state of changed or removed rules", "groups", dropped)
 	}
 	// Valid: replace the current state.
 	for _, r := range e.rules {
@@ -164,8 +164,8 @@ func (e *Engine) RestoreState(data []byte) error {
 	}
 	e.head, e.tail, e.live = nil, nil, 0
 	e.latest = st.Latest
-	for _, b := range groups {
-		e.insert(b.g) // evicts beyond MaxGroups, oldest first
+	for _, g := range groups {
+		e.insert(g) // evicts beyond MaxGroups, oldest first
 	}
 	return nil
 }
