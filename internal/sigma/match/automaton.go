@@ -109,6 +109,16 @@ func NewAutomaton(patterns []string) *Automaton {
 			queue = append(queue, t)
 		}
 	}
+	// Premultiply targets by nc so Scan indexes without multiplying, and
+	// mark states with output by storing the offset complemented (negative):
+	// the common no-output step is then one load and one sign test.
+	for i, t := range trans {
+		v := t * int32(nc)
+		if len(outs[t]) > 0 {
+			v = ^v
+		}
+		trans[i] = v
+	}
 	a.trans = trans
 	a.outStart = make([]int32, nstates+1)
 	for s := range nstates {
@@ -132,13 +142,17 @@ func (a *Automaton) Scan(s string, fn func(pattern int)) {
 	}
 	nc := int32(a.nclass)
 	trans, outStart, out := a.trans, a.outStart, a.out
-	state := int32(0)
+	off := int32(0)
 	for i := 0; i < len(s); i++ {
-		state = trans[state*nc+int32(a.classOf[s[i]])]
-		if lo, hi := outStart[state], outStart[state+1]; lo != hi {
-			for _, p := range out[lo:hi] {
-				fn(int(p))
-			}
+		v := trans[off+int32(a.classOf[s[i]])]
+		if v >= 0 {
+			off = v
+			continue
+		}
+		off = ^v
+		st := off / nc
+		for _, p := range out[outStart[st]:outStart[st+1]] {
+			fn(int(p))
 		}
 	}
 }

@@ -546,5 +546,11 @@ func (c *compiler) buildRegex(it item) (pred, []string, bool, error) {
 		return nil, nil, false, e
 	}
 	lits, ok := regexLiterals(expr)
-	return &regexPred{re: re}, lits, ok, nil
+	pr := &regexPred{re: re}
+	if ok && len(lits) <= 4 {
+		for _, l := range lits {
+			pr.required = append(pr.required, newSubstr(l, true))
+		}
+	}
+	return pr, lits, ok, nil
 }

@@ -31,6 +31,10 @@
 //     matcher match nothing (not even under neq) and Unresolved names it, so
 //     the caller can reject or flag the rule.
 //
+// Automaton is our own Aho-Corasick DFA rather than a library: the Go
+// implementations on the module proxy either lack ASCII case folding or
+// overlapping matches, or allocate per search (see automaton.go).
+//
 // This package knows nothing about rule files, conditions or log sources; it
 // depends only on internal/event.
 package match

@@ -10,8 +10,8 @@ import (
 	"github.com/vigilsoc/vigil/internal/event"
 )
 
-func str(s string) RuleValue    { return RuleValue{Kind: event.String, Str: s} }
-func num(f float64) RuleValue   { return RuleValue{Kind: event.Number, Num: f} }
+func str(s string) RuleValue  { return RuleValue{Kind: event.String, Str: s} }
+func num(f float64) RuleValue { return RuleValue{Kind: event.Number, Num: f} }
 func boolean(b bool) RuleValue {
 	if b {
 		return RuleValue{Kind: event.Bool, Str: "true", Num: 1}
@@ -42,10 +42,10 @@ type probe struct {
 	want bool
 }
 
-func yes(s string) probe            { return probe{event.S(s), true} }
-func no(s string) probe             { return probe{event.S(s), false} }
-func yesV(v event.Value) probe      { return probe{v, true} }
-func noV(v event.Value) probe       { return probe{v, false} }
+func yes(s string) probe       { return probe{event.S(s), true} }
+func no(s string) probe        { return probe{event.S(s), false} }
+func yesV(v event.Value) probe { return probe{v, true} }
+func noV(v event.Value) probe  { return probe{v, false} }
 
 type matchCase struct {
 	name   string

@@ -67,24 +67,33 @@ func hasSuffixLower(s, p string) bool {
 }
 
 // substr is a compiled substring search for one literal, case-folded or not.
-// For folded search it anchors on the first byte of the pattern that has no
-// case (a backslash, dot, digit, space...) so strings.IndexByte (SIMD in the
-// runtime) skips ahead; patterns made only of letters scan for either case
-// of the first letter.
+// Folded search anchors on the pattern's rarest byte (by a fixed ranking of
+// how common bytes are in command lines and paths) and jumps between its
+// occurrences with strings.IndexByte (vectorised in the runtime), looking for
+// both cases of a letter; only at those positions is the whole literal
+// compared.
 type substr struct {
 	p      string // lower-cased when fold
 	fold   bool
-	anchor int // index in p of a caseless byte, -1 if none
+	anchor int // index in p of the byte searched for
+}
+
+// byteCommonness ranks bytes from most to least common in command lines,
+// paths and English text; bytes not listed are rarer than all of these.
+const byteCommonness = " \\e-t.a/oinsrlcd:hmupfgwy_b\"v0k1x2=3,4j5q6789z"
+
+func byteRank(c byte) int {
+	if i := strings.IndexByte(byteCommonness, lowerASCII(c)); i >= 0 {
+		return i
+	}
+	return len(byteCommonness)
 }
 
 func newSubstr(p string, fold bool) substr {
-	s := substr{p: p, fold: fold, anchor: -1}
-	if fold {
-		for i := 0; i < len(p); i++ {
-			if lowerASCII(p[i]) == upperASCII(p[i]) {
-				s.anchor = i
-				break
-			}
+	s := substr{p: p, fold: fold}
+	for i := 1; i < len(p); i++ {
+		if byteRank(p[i]) > byteRank(p[s.anchor]) {
+			s.anchor = i
 		}
 	}
 	return s
@@ -104,18 +113,17 @@ func (m *substr) index(s string, from int) int {
 	if n == 0 {
 		return from
 	}
-	if m.anchor >= 0 {
-		a := m.anchor
-		ab := p[a]
-		for pos := from + a; pos+n-a <= len(s); {
-			j := strings.IndexByte(s[pos:], ab)
+	a := m.anchor
+	// Anchor positions must leave room for the rest of the literal.
+	end := len(s) - (n - a - 1)
+	lo, up := p[a], upperASCII(p[a])
+	if lo == up {
+		for pos := from + a; pos < end; {
+			j := strings.IndexByte(s[pos:end], lo)
 			if j < 0 {
 				return -1
 			}
 			start := pos + j - a
-			if start+n > len(s) {
-				return -1
-			}
 			if equalLower(s[start:start+n], p) {
 				return start
 			}
@@ -123,13 +131,39 @@ func (m *substr) index(s string, from int) int {
 		}
 		return -1
 	}
-	lo, up := p[0], upperASCII(p[0])
-	for i := from; i+n <= len(s); i++ {
-		if c := s[i]; c == lo || c == up {
-			if equalLower(s[i+1:i+n], p[1:]) {
-				return i
+	// Next known occurrence of each case at or after pos: -2 unknown, -1 none.
+	nextLo, nextUp := -2, -2
+	for pos := from + a; pos < end; {
+		if nextLo != -1 && nextLo < pos {
+			if j := strings.IndexByte(s[pos:end], lo); j < 0 {
+				nextLo = -1
+			} else {
+				nextLo = pos + j
 			}
 		}
+		if nextUp != -1 && nextUp < pos {
+			if j := strings.IndexByte(s[pos:end], up); j < 0 {
+				nextUp = -1
+			} else {
+				nextUp = pos + j
+			}
+		}
+		var c int
+		switch {
+		case nextLo < 0 && nextUp < 0:
+			return -1
+		case nextLo < 0:
+			c = nextUp
+		case nextUp < 0:
+			c = nextLo
+		default:
+			c = min(nextLo, nextUp)
+		}
+		start := c - a
+		if equalLower(s[start:start+n], p) {
+			return start
+		}
+		pos = c + 1
 	}
 	return -1
 }

@@ -67,10 +67,31 @@ type nullPred struct{}
 
 func (nullPred) match(v event.Value, _ *event.Event) bool { return v.Kind == event.Null }
 
-type regexPred struct{ re *regexp.Regexp }
+// regexPred runs a regular expression, after a prefilter: when the
+// expression requires one of a few literals, text holding none of them is
+// rejected without running the regexp engine.
+type regexPred struct {
+	re       *regexp.Regexp
+	required []substr
+}
 
 func (p *regexPred) match(v event.Value, _ *event.Event) bool {
-	return v.Kind != event.Null && p.re.MatchString(v.Str)
+	if v.Kind == event.Null {
+		return false
+	}
+	if len(p.required) > 0 {
+		found := false
+		for i := range p.required {
+			if p.required[i].index(v.Str, 0) >= 0 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return p.re.MatchString(v.Str)
 }
 
 type cmpOp uint8
