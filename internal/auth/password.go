@@ -169,9 +169,9 @@ func parsePHC(s string) (PasswordParams, []byte, []byte, error) {
 		if !ok {
 			return malformed(fmt.Sprintf("parameter %d is %q, want %s..", i+1, params[i], name))
 		}
-		// ParseUint accepts "+1" and leading zeros are harmless, but reject
-		// anything that is not plain digits to keep one spelling per hash.
-		if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		// One spelling per hash: plain digits, no sign, no leading zeros
+		// (ParseUint alone would take "+1" and "0001").
+		if v == "" || strings.TrimLeft(v, "0123456789") != "" || (len(v) > 1 && v[0] == '0') {
 			return malformed(fmt.Sprintf("parameter %q is not a number", params[i]))
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
@@ -184,11 +184,14 @@ func parsePHC(s string) (PasswordParams, []byte, []byte, error) {
 		return malformed(fmt.Sprintf("threads %d out of range", vals[2]))
 	}
 	p.Memory, p.Time, p.Threads = uint32(vals[0]), uint32(vals[1]), uint8(vals[2])
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	// Strict: unused trailing bits must be zero, again so that each hash has
+	// one spelling.
+	b64 := base64.RawStdEncoding.Strict()
+	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
 		return malformed("salt: " + err.Error())
 	}
-	key, err := base64.RawStdEncoding.DecodeString(parts[5])
+	key, err := b64.DecodeString(parts[5])
 	if err != nil {
 		return malformed("key: " + err.Error())
 	}

@@ -155,6 +155,7 @@ func TestCheckPasswordMalformed(t *testing.T) {
 		{"threads 256", with(3, "m=64,t=1,p=256")},
 		{"signed number", with(3, "m=+64,t=1,p=1")},
 		{"negative", with(3, "m=-64,t=1,p=1")},
+		{"leading zero", with(3, "m=064,t=1,p=1")},
 		{"salt not base64", with(4, "!!!!")},
 		{"salt padded", with(4, parts[4]+"==")},
 		{"salt short", with(4, "YWJj")},
