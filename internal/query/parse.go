@@ -811,7 +811,8 @@ func (p *parser) fieldNameValue() (string, error) {
 	return name, nil
 }
 
-// coreShorthands map the short names of core columns to their full names.
+// coreName maps the shorthands product, category and service to their
+// logsource columns.
 func coreName(name string) string {
 	switch name {
 	case "product", "category", "service":
@@ -832,7 +833,7 @@ func fieldName(u units) (string, error) {
 	return coreName(name), nil
 }
 
-// now is the parser's clock reading, taken once so that every relative time
+// clock is the parser's clock reading, taken once so that every relative time
 // in one query agrees; truncated to the second because nobody types
 // nanoseconds and the canonical text stays readable.
 func (p *parser) clock() time.Time {

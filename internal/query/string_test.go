@@ -1,7 +1,9 @@
 package query
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vigilsoc/vigil/internal/store"
@@ -120,5 +122,36 @@ func TestStringHandBuilt(t *testing.T) {
 		roundTrip(t, ne("x", v))
 		roundTrip(t, text(v))
 		roundTrip(t, eq("f"+v, "y"))
+	}
+}
+
+// TestStringRandomValues round-trips values drawn from the characters the
+// escaping rules care about, in every position a value can take. The seed
+// is fixed so a failure reproduces.
+func TestStringRandomValues(t *testing.T) {
+	const alphabet = "ab\\*?\"():!=-<>[]{} \tÄ'"
+	rng := rand.New(rand.NewPCG(1, 2))
+	randText := func() string {
+		n := rng.IntN(7)
+		var sb strings.Builder
+		for range n {
+			sb.WriteString(string([]rune(alphabet)[rng.IntN(len([]rune(alphabet)))]))
+		}
+		return sb.String()
+	}
+	for range 5000 {
+		v := randText()
+		roundTrip(t, eq("x", v))
+		if v != "" {
+			roundTrip(t, text(v))
+			roundTrip(t, exists("f"+v))
+			roundTrip(t, eq(v, "y"))
+		}
+		// Patterns: parse a random pattern written as a quoted value.
+		u := decodePattern(v)
+		if !u.isStar() && len(u) > 0 && u.hasWild() {
+			roundTrip(t, wc("x", u.pattern()))
+			roundTrip(t, wc("", u.pattern()))
+		}
 	}
 }
