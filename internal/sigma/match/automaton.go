@@ -159,3 +159,20 @@ func (a *Automaton) Scan(s string, fn func(pattern int)) {
 
 // Len returns the number of patterns.
 func (a *Automaton) Len() int { return a.npatterns }
+
+// matchesAny reports whether any pattern occurs in s, stopping at the first.
+func (a *Automaton) matchesAny(s string) bool {
+	if len(a.empty) > 0 {
+		return true
+	}
+	trans := a.trans
+	off := int32(0)
+	for i := 0; i < len(s); i++ {
+		v := trans[off+int32(a.classOf[s[i]])]
+		if v < 0 {
+			return true
+		}
+		off = v
+	}
+	return false
+}

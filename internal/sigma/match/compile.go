@@ -204,7 +204,32 @@ func (c *compiler) compile() (*Matcher, error) {
 		}
 	}
 	m.computeLiterals(groupLits, groupOK)
+	if !m.all {
+		m.flat = mergeContains(m.flat)
+	}
 	return m, nil
+}
+
+// minMergedContains is the number of OR-ed contains values from which one
+// automaton pass beats separate substring searches.
+const minMergedContains = 4
+
+func mergeContains(ps []pred) []pred {
+	var lits []string
+	var rest []pred
+	for _, p := range ps {
+		if tp, ok := p.(*textPred); ok {
+			if ct, ok := tp.m.(*containsText); ok && ct.sub.fold && ct.sub.p != "" {
+				lits = append(lits, ct.sub.p)
+				continue
+			}
+		}
+		rest = append(rest, p)
+	}
+	if len(lits) < minMergedContains {
+		return ps
+	}
+	return append([]pred{&containsAnyPred{a: NewAutomaton(lits)}}, rest...)
 }
 
 // computeLiterals fills the literal set the engine indexes on; see Literals.

@@ -161,6 +161,11 @@ func TestPositionModifiers(t *testing.T) {
 		{"all", spec("contains|all", str(`-enc`), str(`-nop`)), []probe{
 			yes(`powershell -NoP -Enc AAA`), no(`powershell -enc AAA`),
 		}},
+		{"many contains values share one automaton", spec("contains", str("alpha"), str("Beta"), str(`\gamma\`),
+			str("delta"), str("eps"), str("a*z"), num(42)), []probe{
+			yes("xALPHAx"), yes("xxbeta"), yes(`C:\Gamma\x`), yes("delta"), yes("EPS"), yes("a..z"), yes("x42x"),
+			no("alph"), no("gamma"), no(""), noV(event.NullValue()), yesV(event.L(event.S("q"), event.S("DELTA"))),
+		}},
 		{"all over list items", spec("contains|all", str(`a`), str(`b`)), []probe{
 			yesV(event.L(event.S("xa"), event.S("xb"))), noV(event.L(event.S("xa"), event.S("xc"))),
 		}},
