@@ -295,6 +295,8 @@ func TestBase64Offset(t *testing.T) {
 		{"base64offset", "ping", []string{"cGluZ", "Bpbm", "waW5n"}},
 		{"base64offset", "http", []string{"aHR0c", "h0dH", "odHRw"}},
 		{"wide|base64offset", "ping", []string{"cABpAG4AZw", "AAaQBuAGcA", "wAGkAbgBnA"}},
+		{"utf16|base64offset", "cmd", []string{"//5jAG0AZA", "/+YwBtAGQA", "//mMAbQBkA"}},
+		{"utf16be|base64offset", "IEX", []string{"AEkARQBY", "BJAEUAW", "ASQBFAF"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.mods+"/"+tc.value, func(t *testing.T) {
@@ -310,8 +312,13 @@ func TestBase64Offset(t *testing.T) {
 			}
 			// The value appears in base64 of a longer text at any offset.
 			data := tc.value
-			if strings.HasPrefix(tc.mods, "wide") {
+			switch {
+			case strings.HasPrefix(tc.mods, "wide"):
 				data = utf16Bytes(data, false)
+			case strings.HasPrefix(tc.mods, "utf16be"):
+				data = utf16Bytes(data, true)
+			case strings.HasPrefix(tc.mods, "utf16"):
+				data = "\xff\xfe" + utf16Bytes(data, false)
 			}
 			for pre := range 6 {
 				for post := range 3 {

@@ -63,6 +63,9 @@ func TestLiteralsAreNecessary(t *testing.T) {
 	for range 4000 {
 		mods := propModifiers[r.IntN(len(propModifiers))]
 		nvals := 1 + r.IntN(2)
+		if r.IntN(4) == 0 {
+			nvals = 4 + r.IntN(3) // enough contains values to share an automaton
+		}
 		if len(mods) > 1 && mods[1] == "all" {
 			nvals = 2
 		}
