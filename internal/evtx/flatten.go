@@ -14,7 +14,12 @@ const (
 	secRoot section = iota
 	secSystem
 	secEventData
-	secOther // UserData and anything else under <Event>
+	secUserData
+	// secSkip holds what else <Event> may carry (RenderingInfo in forwarded
+	// events, ProcessingErrorData): rendered text and diagnostics whose
+	// element names (Level, Channel, ...) would shadow System's. The JSON
+	// reader in winevent ignores them too.
+	secSkip
 )
 
 type frame struct {
@@ -86,8 +91,10 @@ func (b *builder) open(name string) bool {
 				f.sect = secSystem
 			case "EventData":
 				f.sect = secEventData
+			case "UserData":
+				f.sect = secUserData
 			default:
-				f.sect = secOther
+				f.sect = secSkip
 			}
 		}
 	}
@@ -121,7 +128,7 @@ func (b *builder) attr(name string, v val) {
 			return
 		}
 		b.data = append(b.data, event.Field{Name: b.joinName(f.name, name), Value: v.v})
-	case secOther:
+	case secUserData:
 		if name == "xmlns" || len(name) > 6 && name[:6] == "xmlns:" {
 			return
 		}
@@ -152,6 +159,13 @@ func (b *builder) close() {
 	switch f.sect {
 	case secSystem:
 		if f.text.n > 0 {
+			if f.name == "EventID" && text.Kind == event.String {
+				// Literal text in a template-less record: keep EventID
+				// numeric as every other source has it.
+				if n, err := strconv.ParseUint(text.Str, 10, 32); err == nil {
+					text = event.NumText(text.Str, float64(n))
+				}
+			}
 			b.sys = append(b.sys, event.Field{Name: f.name, Value: text})
 		}
 	case secEventData:
@@ -169,7 +183,7 @@ func (b *builder) close() {
 			return
 		}
 		fallthrough
-	case secOther:
+	case secUserData:
 		if !f.hasChild {
 			if f.text.n > 0 || !f.hasAttr {
 				b.data = append(b.data, event.Field{Name: f.name, Value: text})

@@ -376,3 +376,46 @@ func sampleChunk(first uint64, n int, withUserData bool) []byte {
 	}
 	return genChunk(first, recs)
 }
+
+// rawRecord writes an event without a template: a processing instruction,
+// then literal elements, including a RenderingInfo block that must not
+// become fields, a CDATA section and a time given as text.
+func rawRecord(e *emitter) {
+	e.u8(0x0a) // PI target
+	e.name("xml-stylesheet")
+	e.u8(0x0b) // PI data
+	e.u16(4)
+	e.raw(utf16le("href")...)
+	e.raw(0x0f, 0x01, 0x01, 0x00)
+	e.leaf("Event", func() {
+		e.leaf("System", func() {
+			e.open("EventID", true)
+			e.attr("Qualifiers", false)
+			e.text("16384")
+			e.closeStart()
+			e.text("7036")
+			e.end()
+			e.open("TimeCreated", true)
+			e.attr("SystemTime", false)
+			e.text("2020-01-02T03:04:05.1234567Z")
+			e.closeEmpty()
+			e.open("Correlation", false)
+			e.closeEmpty()
+		})
+		e.leaf("EventData", func() {
+			e.open("Data", true)
+			e.attr("Name", false)
+			e.text("param1")
+			e.closeStart()
+			e.u8(0x07) // CDATA
+			e.u16(3)
+			e.raw(utf16le("x<y")...)
+			e.end()
+			e.leaf("Binary", func() { e.text("D9060000") })
+		})
+		e.leaf("RenderingInfo", func() {
+			e.leaf("Level", func() { e.text("Information") })
+		})
+	})
+	e.u8(0x00)
+}
