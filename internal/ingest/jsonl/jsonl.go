@@ -19,7 +19,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -191,7 +190,7 @@ func (d *Decoder) DecodeLine(line []byte) (*event.Event, error) {
 	if line[0] != '{' {
 		return nil, ErrNotObject
 	}
-	keys, err := topKeys(line)
+	fields, keys, err := flattenLine(line)
 	if err != nil {
 		return nil, err
 	}
@@ -208,10 +207,6 @@ func (d *Decoder) DecodeLine(line []byte) (*event.Event, error) {
 			return nil, fmt.Errorf("normalised event: %w", err)
 		}
 		return ev, nil
-	}
-	fields, err := event.UnmarshalFields(line)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	ev := &event.Event{Fields: fields}
 	if fieldmap.IsECS(ev) {
@@ -234,53 +229,8 @@ func (d *Decoder) DecodeLine(line []byte) (*event.Event, error) {
 
 // lineKeys classifies a line by its top-level keys.
 type lineKeys struct {
-	windows    bool // "Event" object, or "System" with EventData/UserData
+	windows    bool // "Event" object, or "System" object with EventData/UserData
 	normalised bool // "fields" object and only the normalised shape's keys
-}
-
-// topKeys reads only the top-level member names, skipping values, so the
-// line is fully parsed once, by the decoder for its shape.
-func topKeys(line []byte) (lineKeys, error) {
-	var k lineKeys
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if _, err := dec.Token(); err != nil {
-		return k, fmt.Errorf("invalid JSON: %w", err)
-	}
-	var hasSystem, hasData, hasFields, onlyNormalised = false, false, false, true
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return k, fmt.Errorf("invalid JSON: %w", err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return k, fmt.Errorf("invalid JSON: member %q: %w", key, err)
-		}
-		isObject := len(raw) > 0 && raw[0] == '{'
-		switch key {
-		case "Event":
-			k.windows = k.windows || isObject
-		case "System":
-			hasSystem = isObject
-		case "EventData", "UserData":
-			hasData = true
-		case "fields":
-			hasFields = isObject
-		case "id", "time", "host", "logsource", "source":
-		default:
-			onlyNormalised = false
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return k, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if len(bytes.TrimSpace(line[dec.InputOffset():])) > 0 {
-		return k, errors.New("invalid JSON: data after the object")
-	}
-	k.windows = k.windows || (hasSystem && hasData)
-	k.normalised = hasFields && onlyNormalised
-	return k, nil
 }
 
 // setTime sets ev.Time from the first of the named fields that parses.
