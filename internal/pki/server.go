@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -208,4 +209,44 @@ func serverNames(hosts []string) ([]string, []net.IP) {
 // certificateWindow reports whether t lies inside cert's validity period.
 func certificateWindow(cert *x509.Certificate, t time.Time) bool {
 	return !t.Before(cert.NotBefore) && !t.After(cert.NotAfter)
+}
+
+// ServerCertificateFunc is ServerCertificate for a long-running server: it
+// issues or loads the certificate now (so a problem stops the start) and
+// returns a tls.Config.GetCertificate function that serves it and renews it
+// through ServerCertificate once it is within RenewBefore of expiry, so a
+// server that runs for a year without restarting keeps a valid certificate.
+// If renewal fails, the current certificate is served while it is still
+// valid and the failure is logged.
+//
+// Go calls GetCertificate only when tls.Config.Certificates is empty (or the
+// client sent SNI), so use it as:
+//
+//	cfg := pki.ServerTLSConfig(tls.Certificate{}, ca, false) // no Certificates
+//	cfg.GetCertificate = getCert
+func (ca *CA) ServerCertificateFunc(hosts []string) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error) {
+	first, err := ca.ServerCertificate(hosts)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	current := &first
+	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := ca.now()
+		if now.Add(RenewBefore).Before(current.Leaf.NotAfter) {
+			return current, nil
+		}
+		next, err := ca.ServerCertificate(hosts)
+		if err != nil {
+			ca.logger.Error("renewing server certificate failed", "err", err, "not_after", current.Leaf.NotAfter)
+			if now.Before(current.Leaf.NotAfter) {
+				return current, nil
+			}
+			return nil, err
+		}
+		current = &next
+		return current, nil
+	}, nil
 }

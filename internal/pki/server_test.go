@@ -1,9 +1,12 @@
 package pki
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"testing"
@@ -197,5 +200,76 @@ func TestServerCertificateRefusesWideKeyMode(t *testing.T) {
 	}
 	if string(readFile(t, ca.path(ServerKeyFile))) != string(before) {
 		t.Error("server.key was replaced instead of reported")
+	}
+}
+
+func TestServerCertificateFuncRenews(t *testing.T) {
+	ca, clk := newCA(t)
+	getCert, err := ca.ServerCertificateFunc([]string{"vigil.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := func() string {
+		t.Helper()
+		c, err := getCert(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Leaf.SerialNumber.String()
+	}
+	first := serial()
+	clk.Advance(100 * 24 * time.Hour)
+	if got := serial(); got != first {
+		t.Error("renewed 265 days before expiry")
+	}
+	clk.Advance(ServerValidity - 100*24*time.Hour - 10*24*time.Hour) // 10 days left
+	renewed := serial()
+	if renewed == first {
+		t.Fatal("not renewed 10 days before expiry")
+	}
+	if got := serial(); got != renewed {
+		t.Error("renewed again straight after renewing")
+	}
+
+	// Renewal fails (server.key made world-readable): the old certificate
+	// is served while it is valid, and an error returned once it is not.
+	getCert, err = ca.ServerCertificateFunc(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := serial()
+	if err := os.Chmod(ca.path(ServerKeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(ServerValidity - 5*24*time.Hour)
+	if got := serial(); got != current {
+		t.Error("a failed renewal replaced the still-valid certificate")
+	}
+	clk.Advance(10 * 24 * time.Hour)
+	if _, err := getCert(&tls.ClientHelloInfo{}); !errors.Is(err, ErrInsecurePermissions) {
+		t.Errorf("after expiry with renewal failing: err = %v", err)
+	}
+}
+
+// TestServerCertificateFuncHandshake: a config built as the doc says serves
+// the certificate to clients that send no SNI (those dialling an IP).
+func TestServerCertificateFuncHandshake(t *testing.T) {
+	ca := realCA(t)
+	getCert, err := ca.ServerCertificateFunc(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ServerTLSConfig(tls.Certificate{}, ca, false)
+	cfg.GetCertificate = getCert
+	// Not httptest: its StartTLS fills an empty Certificates with its own.
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if body, _, err := get(t, ClientTLSConfig(ca.ClientCAs(), nil, ""), "https://"+ln.Addr().String()); err != nil || body != "ok" {
+		t.Fatalf("GET = %q, %v", body, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // ServerTLSConfig returns the server's TLS configuration: cert as its
-// certificate, TLS 1.2 at least (1.3 is negotiated whenever the client has
+// certificate (none when cert is the zero value), TLS 1.2 at least (1.3 is negotiated whenever the client has
 // it, which Go clients always do), and for TLS 1.2 only forward-secret AEAD
 // suites.
 //
@@ -28,8 +28,7 @@ import (
 // NextProtos is left to net/http, which adds h2 and http/1.1 itself.
 func ServerTLSConfig(cert tls.Certificate, ca *CA, requireClientCert bool) *tls.Config {
 	cfg := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
+		MinVersion: tls.VersionTLS12,
 		// TLS 1.3 suites are not configurable and all good; these apply to
 		// 1.2. ECDSA first because our server key is ECDSA; the RSA ones serve
 		// an operator-supplied RSA certificate.
@@ -42,6 +41,11 @@ func ServerTLSConfig(cert tls.Certificate, ca *CA, requireClientCert bool) *tls.
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
 		ClientAuth: tls.NoClientCert,
+	}
+	// An empty cert leaves Certificates empty, for a caller that sets
+	// GetCertificate (see CA.ServerCertificateFunc).
+	if len(cert.Certificate) > 0 {
+		cfg.Certificates = []tls.Certificate{cert}
 	}
 	if ca != nil {
 		cfg.ClientCAs = ca.ClientCAs()
