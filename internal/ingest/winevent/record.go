@@ -1,7 +1,8 @@
 // Package winevent holds a Windows event record as the readers of Windows
-// events produce it (the EVTX reader, the JSON `{"Event":{...}}` shape) and
-// turns it into a normalised event: logsource from channel and event id,
-// field names from the Windows-to-Sigma mapping.
+// events produce it (the EVTX reader, the JSON `{"Event":{...}}` shape, read
+// by ParseJSON) and turns it into a normalised event (Normalizer):
+// logsource from channel, provider and event id, field names from the
+// Windows-to-Sigma mapping, both from internal/fieldmap's tables.
 //
 // It must not depend on the readers that fill it.
 package winevent
