@@ -227,6 +227,7 @@ func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks int, 
 		})
 	}
 	var err error
+	delivered := 0
 	for j := range order {
 		select {
 		case <-j.done:
@@ -238,7 +239,13 @@ func decodeParallel(ctx context.Context, r io.ReaderAt, size int64, chunks int, 
 		if err = d.deliver(j.res); err != nil {
 			break
 		}
+		delivered++
 		free <- j.res
+	}
+	if err == nil && delivered < chunks {
+		// The dispatcher stopped early: the context was cancelled while
+		// the last queued chunk was being delivered.
+		err = ctx.Err()
 	}
 	cancel()
 	// Drain so the dispatcher is never stuck sending to order.
