@@ -522,7 +522,13 @@ func TestAgentIDFromCert(t *testing.T) {
 
 func TestServerTLSConfig(t *testing.T) {
 	ca, _ := newCA(t)
-	var cert tls.Certificate
+	cert, err := ca.ServerCertificate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ServerTLSConfig(tls.Certificate{}, ca, false).Certificates; len(got) != 0 {
+		t.Errorf("zero cert gave Certificates %v, want none", got)
+	}
 	tests := []struct {
 		name    string
 		ca      *CA
@@ -538,6 +544,9 @@ func TestServerTLSConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := ServerTLSConfig(cert, tt.ca, tt.require)
+			if len(cfg.Certificates) != 1 || cfg.Certificates[0].Leaf != cert.Leaf {
+				t.Error("Certificates is not [cert]")
+			}
 			if cfg.ClientAuth != tt.want {
 				t.Errorf("ClientAuth = %v, want %v", cfg.ClientAuth, tt.want)
 			}
