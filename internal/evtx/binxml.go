@@ -28,6 +28,10 @@ const (
 	tokMore         = 0x40
 	maxElementDepth = 64
 	maxNestedBinXML = 8
+	// maxSteps bounds the template ops replayed for one record. Real
+	// records replay a few hundred; nested BinXml values that substitute
+	// themselves many times could otherwise expand exponentially.
+	maxSteps = 1 << 18
 )
 
 // cursor reads little-endian values from a chunk. Positions are relative to
@@ -524,6 +528,10 @@ func (d *decoder) exec(ops []op, vals []substValue, nest int) error {
 			b.attr(attrName, attr.val)
 		}
 		inAttr = false
+	}
+	d.steps += len(ops)
+	if d.steps > maxSteps {
+		return &binxmlError{msg: "record expands to too many elements"}
 	}
 	for i := range ops {
 		o := &ops[i]

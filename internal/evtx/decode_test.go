@@ -381,3 +381,51 @@ func TestDecoderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestExpansionBomb: a template substituting one nested BinXml value many
+// times, nested as deep as allowed, would replay 16^8 times; the record is
+// reported corrupt instead and the next one is read.
+func TestExpansionBomb(t *testing.T) {
+	bombTemplate := func(e *emitter) {
+		e.open("Event", false)
+		e.closeStart()
+		for range 16 {
+			e.subst(0, typeBinXML, false)
+		}
+		e.end()
+	}
+	var defOff int
+	var level func(n int) func(e *emitter)
+	level = func(n int) func(e *emitter) {
+		return func(e *emitter) {
+			e.raw(0x0f, 0x01, 0x01, 0x00)
+			if n == 0 {
+				e.leaf("System", func() { e.leaf("EventID", func() { e.text("1") }) })
+				return
+			}
+			e.templateInstance(defOff, nil, []tvalue{{typ: typeBinXML, nested: level(n - 1)}})
+		}
+	}
+	c := genChunk(1, []genRecord{
+		{id: 1, body: func(e *emitter) {
+			e.raw(0x0f, 0x01, 0x01, 0x00)
+			defOff = e.templateInstance(0, bombTemplate, []tvalue{{typ: typeBinXML, nested: level(0)}})
+		}},
+		{id: 2, body: level(maxNestedBinXML)},
+		{id: 3, body: func(e *emitter) {
+			e.raw(0x0f, 0x01, 0x01, 0x00)
+			e.templateInstance(0, sysmonTemplate, sysmonValues(3, "a.exe"))
+		}},
+	})
+	recs, errs, _, err := decodeAll(t, genFile(c), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].id != 1 || recs[1].id != 3 {
+		t.Errorf("records %v, want records 1 and 3", recs)
+	}
+	var ce *CorruptError
+	if len(errs) != 1 || !errors.As(errs[0], &ce) || ce.RecordID != 2 || !errors.Is(ce, ErrBinXML) || !strings.Contains(ce.Error(), "too many") {
+		t.Errorf("errors %v, want one ErrBinXML for record 2", errs)
+	}
+}
