@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/sigma"
@@ -26,6 +28,9 @@ type node struct {
 	field string
 	m     *match.Matcher
 	kids  []*node
+	// runeLits are necessary literals derived here when the matcher gives
+	// none: see unicodeLiterals.
+	runeLits []string
 }
 
 // eval decides the node for one event.
@@ -238,7 +243,11 @@ func (c *compiler) item(sel string, it sigma.FieldItem) *node {
 	for _, u := range m.Unresolved() {
 		c.unresolved[u] = true
 	}
-	return &node{kind: kind, field: it.Field, m: m}
+	n := &node{kind: kind, field: it.Field, m: m}
+	if kind == nodeField {
+		n.runeLits = unicodeLiterals(it)
+	}
+	return n
 }
 
 func ruleValue(v sigma.Value) match.RuleValue {
@@ -292,4 +301,54 @@ func hasModifier(mods []string, m string) bool {
 		}
 	}
 	return false
+}
+
+// unicodeLiterals derives necessary literals for plain, contains,
+// startswith and endswith items whose values hold non-ASCII letters, which
+// the matcher folds with full Unicode rules and so gives no literals for
+// (the Cyrillic homoglyph and emoji rules). Any match must contain some
+// case variant of each literal non-ASCII rune of the value, so the UTF-8
+// encodings of one such rune's case orbit form a necessary set. A rune
+// whose orbit reaches ASCII (the Kelvin sign folds to k) is not used. nil
+// when the item does not qualify.
+func unicodeLiterals(it sigma.FieldItem) []string {
+	for _, m := range it.Modifiers {
+		switch m {
+		case "contains", "startswith", "endswith", "all", "cased":
+		default:
+			return nil
+		}
+	}
+	var out []string
+	for _, v := range it.Values {
+		if v.Kind != sigma.ValString {
+			return nil
+		}
+		var best []string
+		for _, r := range v.Str {
+			if r < utf8.RuneSelf || r == utf8.RuneError {
+				continue
+			}
+			orbit := []string{string(r)}
+			ascii := false
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				if f < utf8.RuneSelf {
+					ascii = true
+					break
+				}
+				orbit = append(orbit, string(f))
+			}
+			if ascii {
+				continue
+			}
+			if best == nil || len(orbit) < len(best) || (len(orbit) == len(best) && len(orbit[0]) > len(best[0])) {
+				best = orbit
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		out = append(out, best...)
+	}
+	return out
 }

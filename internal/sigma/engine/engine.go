@@ -18,7 +18,6 @@ import (
 
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/sigma"
-	"github.com/vigilsoc/vigil/internal/sigma/match"
 )
 
 // ErrCompile wraps every error reported for a rule or filter that does not
@@ -57,8 +56,10 @@ type compiledRule struct {
 	rule *sigma.Rule
 	root *node
 	// ls is the rule's log source, lower-cased for comparison.
-	ls         event.Logsource
-	triggers   []trigger
+	ls event.Logsource
+	// clauses are the index's necessary trigger sets (at most
+	// maxClauses); the rule is evaluated only when each has a hit.
+	clauses    [][]trigger
 	indexed    bool
 	unresolved []string
 }
@@ -69,14 +70,18 @@ type route struct {
 	rules  []*compiledRule
 	words  int
 	always []uint64 // rules without triggers: evaluated for every event
+	// second marks the rules with a second clause, which must also hit.
+	second []uint64
 	fields []fieldIndex
 }
 
 // fieldIndex finds, in one field's text, the literals that wake rules.
 type fieldIndex struct {
-	name     string
-	ac       *match.Automaton
-	patRules [][]int32 // pattern -> rules (route positions) it wakes
+	name string
+	lits *gramIndex
+	// patRules maps a pattern to the clauses it satisfies, each encoded
+	// as route position<<1 | clause number.
+	patRules [][]int32
 }
 
 type scratch struct{ bits []uint64 }
@@ -135,7 +140,8 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 			}
 		}
 		cr := &compiledRule{rule: r, root: root, ls: lowerLogsource(r.Logsource)}
-		cr.triggers, cr.indexed = triggers(root)
+		cr.clauses = indexClauses(clauses(root))
+		cr.indexed = cr.clauses != nil
 		for u := range c.unresolved {
 			cr.unresolved = append(cr.unresolved, u)
 		}
@@ -199,19 +205,10 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 		return
 	}
 	s := e.scratch.Get().(*scratch)
-	if cap(s.bits) < rt.words {
-		s.bits = make([]uint64, rt.words)
+	if cap(s.bits) < 2*rt.words {
+		s.bits = make([]uint64, 2*rt.words)
 	}
-	cand := s.bits[:rt.words]
-	copy(cand, rt.always)
-	for i := range rt.fields {
-		fi := &rt.fields[i]
-		v, ok := lookup(ev, fi.name)
-		if !ok {
-			continue
-		}
-		fi.scan(v, cand)
-	}
+	cand := rt.mark(ev, s.bits[:2*rt.words])
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
@@ -225,12 +222,34 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 	e.scratch.Put(s)
 }
 
-// scan marks the rules woken by literals in v's text; a list's items are
-// scanned one by one, as matchers match a list when any item matches.
-func (fi *fieldIndex) scan(v event.Value, cand []uint64) {
+// mark finds the candidate rules for ev: bits (2*rt.words long) receives
+// the hits on first clauses, with the always-evaluated rules, then those on
+// second clauses; the first half, returned, ends up holding the rules
+// whose every clause hit.
+func (rt *route) mark(ev *event.Event, bits []uint64) []uint64 {
+	cand, hit2 := bits[:rt.words], bits[rt.words:]
+	copy(cand, rt.always)
+	clear(hit2)
+	for i := range rt.fields {
+		fi := &rt.fields[i]
+		if v, ok := lookup(ev, fi.name); ok {
+			fi.scan(v, bits)
+		}
+	}
+	for w := range cand {
+		// A rule with a second clause is a candidate only if it hit too.
+		cand[w] &^= rt.second[w] &^ hit2[w]
+	}
+	return cand
+}
+
+// scan marks the clauses satisfied by literals in v's text; a list's
+// items are scanned one by one, as matchers match a list when any item
+// matches. bits holds the first-clause bitset then the second-clause one.
+func (fi *fieldIndex) scan(v event.Value, bits []uint64) {
 	if v.Kind == event.List {
 		for _, it := range v.Items {
-			fi.scan(it, cand)
+			fi.scan(it, bits)
 		}
 		return
 	}
@@ -238,9 +257,11 @@ func (fi *fieldIndex) scan(v event.Value, cand []uint64) {
 		return
 	}
 	pr := fi.patRules
-	fi.ac.Scan(v.Str, func(p int) {
-		for _, ri := range pr[p] {
-			cand[ri>>6] |= 1 << (uint(ri) & 63)
+	words := len(bits) / 2
+	fi.lits.scan(v.Str, func(p int) {
+		for _, code := range pr[p] {
+			ri := int(code >> 1)
+			bits[int(code&1)*words+(ri>>6)] |= 1 << (uint(ri) & 63)
 		}
 	})
 }
@@ -322,6 +343,7 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 	}
 	rt.words = (len(rt.rules) + 63) / 64
 	rt.always = make([]uint64, rt.words)
+	rt.second = make([]uint64, rt.words)
 	type fieldPats struct {
 		pats  []string
 		index map[string]int
@@ -334,28 +356,34 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 			rt.always[i>>6] |= 1 << (uint(i) & 63)
 			continue
 		}
-		for _, t := range r.triggers {
-			fp := byField[t.field]
-			if fp == nil {
-				fp = &fieldPats{index: map[string]int{}}
-				byField[t.field] = fp
-				order = append(order, t.field)
-			}
-			p, ok := fp.index[t.lit]
-			if !ok {
-				p = len(fp.pats)
-				fp.index[t.lit] = p
-				fp.pats = append(fp.pats, t.lit)
-				fp.rules = append(fp.rules, nil)
-			}
-			if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != int32(i) {
-				fp.rules[p] = append(rs, int32(i))
+		if len(r.clauses) > 1 {
+			rt.second[i>>6] |= 1 << (uint(i) & 63)
+		}
+		for ci, clause := range r.clauses {
+			for _, t := range clause {
+				fp := byField[t.field]
+				if fp == nil {
+					fp = &fieldPats{index: map[string]int{}}
+					byField[t.field] = fp
+					order = append(order, t.field)
+				}
+				p, ok := fp.index[t.lit]
+				if !ok {
+					p = len(fp.pats)
+					fp.index[t.lit] = p
+					fp.pats = append(fp.pats, t.lit)
+					fp.rules = append(fp.rules, nil)
+				}
+				code := int32(i<<1 | ci)
+				if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != code {
+					fp.rules[p] = append(rs, code)
+				}
 			}
 		}
 	}
 	for _, f := range order {
 		fp := byField[f]
-		rt.fields = append(rt.fields, fieldIndex{name: f, ac: match.NewAutomaton(fp.pats), patRules: fp.rules})
+		rt.fields = append(rt.fields, fieldIndex{name: f, lits: newGramIndex(fp.pats), patRules: fp.rules})
 	}
 	return rt
 }

