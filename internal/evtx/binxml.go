@@ -32,6 +32,10 @@ const (
 	// records replay a few hundred; nested BinXml values that substitute
 	// themselves many times could otherwise expand exponentially.
 	maxSteps = 1 << 18
+	// maxRendered bounds the value bytes rendered for one record: a chunk
+	// holds 64 KiB, but one large value substituted thousands of times
+	// would otherwise allocate gigabytes.
+	maxRendered = 1 << 20
 )
 
 // cursor reads little-endian values from a chunk. Positions are relative to
@@ -579,6 +583,9 @@ func (d *decoder) exec(ops []op, vals []substValue, nest int) error {
 					return err
 				}
 				continue
+			}
+			if d.rendered += sv.size; d.rendered > maxRendered {
+				return &binxmlError{pos: sv.off, msg: "record renders too much value data"}
 			}
 			v, ok := d.text.render(sv.typ, raw)
 			if !ok {

@@ -69,6 +69,7 @@ type decoder struct {
 	tmplPool  []*template
 	values    []substValue
 	steps     int // template ops replayed for the current record
+	rendered  int // value bytes rendered for the current record
 	rawOps    [][]op
 	text      textBuf
 	build     builder
@@ -196,7 +197,7 @@ func nextRecord(c []byte, pos, end int) int {
 func (d *decoder) record(pos, size int, id uint64, res *chunkResult) error {
 	b := &d.build
 	b.reset()
-	d.steps = 0
+	d.steps, d.rendered = 0, 0
 	cur := cursor{b: d.chunk, pos: pos + recordHeaderLen, end: pos + size - 4}
 	if err := d.document(&cur, 0); err != nil {
 		return err

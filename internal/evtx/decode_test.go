@@ -429,3 +429,26 @@ func TestExpansionBomb(t *testing.T) {
 		t.Errorf("errors %v, want one ErrBinXML for record 2", errs)
 	}
 }
+
+// TestRenderBomb: one 20 KB value substituted 100 times would render 2 MB
+// for a 20 KB record; it is reported corrupt instead.
+func TestRenderBomb(t *testing.T) {
+	tmpl := func(e *emitter) {
+		e.open("Event", false)
+		e.closeStart()
+		e.leaf("System", func() {
+			for range 100 {
+				e.leaf("Computer", func() { e.subst(0, typeString, false) })
+			}
+		})
+		e.end()
+	}
+	c := genChunk(1, []genRecord{{id: 1, body: func(e *emitter) {
+		e.raw(0x0f, 0x01, 0x01, 0x00)
+		e.templateInstance(0, tmpl, []tvalue{{typ: typeString, data: utf16le(strings.Repeat("x", 10000))}})
+	}}})
+	recs, errs, _, err := decodeAll(t, genFile(c), 1)
+	if err != nil || len(recs) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "too much") {
+		t.Errorf("err %v, %d records, errors %v; want one 'too much value data' error", err, len(recs), errs)
+	}
+}
