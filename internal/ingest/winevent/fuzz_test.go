@@ -31,3 +31,41 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTree checks the one-pass parser against the Token-based
+// reference: same acceptance, same tree.
+func FuzzParseTree(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "json", "*.json"))
+	for _, p := range files {
+		data, _ := os.ReadFile(p)
+		f.Add(data)
+	}
+	f.Add([]byte(`{"a":[1,-0.5e3,true,null,"\u00e9\ud800",{"b":{}}],"c":1e400}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseTree(data)
+		want, werr := refParseTree(data)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: err %v, reference %v", data, err, werr)
+		}
+		if err == nil && !sameTree(got, want) {
+			t.Fatalf("%q: trees differ", data)
+		}
+	})
+}
+
+func sameTree(a, b *jnode) bool {
+	if a.kind != b.kind || a.str != b.str || len(a.members) != len(b.members) || len(a.items) != len(b.items) {
+		return false
+	}
+	for i := range a.members {
+		if a.members[i].key != b.members[i].key || !sameTree(a.members[i].val, b.members[i].val) {
+			return false
+		}
+	}
+	for i := range a.items {
+		if !sameTree(a.items[i], b.items[i]) {
+			return false
+		}
+	}
+	return true
+}

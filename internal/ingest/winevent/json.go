@@ -1,10 +1,7 @@
 package winevent
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -304,73 +301,3 @@ func (n *jnode) value() event.Value {
 	return event.S(n.str)
 }
 
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 64
-
-func parseTree(data []byte) (*jnode, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	n, err := parseNode(dec, 0)
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
-		return nil, errors.New("invalid JSON: data after the top-level value")
-	}
-	return n, nil
-}
-
-func parseNode(dec *json.Decoder, depth int) (*jnode, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("invalid JSON: nested deeper than %d", maxDepth)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	switch t := tok.(type) {
-	case nil:
-		return &jnode{kind: jNull}, nil
-	case bool:
-		return &jnode{kind: jBool, str: strconv.FormatBool(t)}, nil
-	case string:
-		return &jnode{kind: jString, str: t}, nil
-	case json.Number:
-		return &jnode{kind: jNumber, str: t.String()}, nil
-	case json.Delim:
-		switch t {
-		case '{':
-			n := &jnode{kind: jObject}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, fmt.Errorf("invalid JSON: %w", err)
-				}
-				key, _ := kt.(string)
-				v, err := parseNode(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.members = append(n.members, jmember{key, v})
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("invalid JSON: %w", err)
-			}
-			return n, nil
-		case '[':
-			n := &jnode{kind: jArray}
-			for dec.More() {
-				v, err := parseNode(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.items = append(n.items, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("invalid JSON: %w", err)
-			}
-			return n, nil
-		}
-	}
-	return nil, fmt.Errorf("invalid JSON: unexpected token %v", tok)
-}
