@@ -44,6 +44,7 @@ func commands() []command {
 	return []command{
 		{"detect", "run Sigma rules over EVTX and JSON-lines files", runDetect},
 		{"rules", "work with Sigma rules (check)", runRules},
+		{"server", "run the Vigil server: ingest, detection, storage, API", runServer},
 		{"version", "print the version", func(_ context.Context, _ []string, s Stdio) int {
 			fmt.Fprintln(s.Out, "vigil", Version)
 			return exitOK

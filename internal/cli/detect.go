@@ -260,6 +260,8 @@ func detectMain(ctx context.Context, o detectOptions, inputs []string, s Stdio) 
 	}
 	wg.Wait()
 	runner.Flush(write)
+	// End of input: close every correlation window still open.
+	runner.Advance(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), write)
 	progress.stop()
 	if err := out.Close(); err != nil && sum.writeErr == nil {
 		sum.writeErr = err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/sigma"
@@ -172,6 +173,18 @@ func (r *Runner) correlationDetection(a correlate.Alert) *Detection {
 		d.Event = a.Events[n-1]
 	}
 	return d
+}
+
+// Advance closes correlation windows that end before now, on the events'
+// clock, and emits what they decide (conditions with an upper bound, such as
+// "fewer than 5", are decided only when their window closes). At the end of
+// finite input, call it with a time after the last event.
+func (r *Runner) Advance(now time.Time, emit func(*Detection)) {
+	r.corr.Advance(now, func(a correlate.Alert) {
+		if d := r.correlationDetection(a); d != nil {
+			emit(d)
+		}
+	})
 }
 
 // Correlations returns the correlation runtime, for state persistence.
