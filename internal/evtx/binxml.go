@@ -177,7 +177,7 @@ func (d *decoder) nameAt(c *cursor, off int) (string, error) {
 		return "", &binxmlError{pos: off, msg: "name runs past chunk end"}
 	}
 	raw := d.chunk[off+8 : off+8+2*n]
-	d.text.utf16(raw) // decodes into d.text.b, the string is discarded
+	d.text.b = appendUTF16(d.text.b[:0], raw)
 	s, ok := d.intern[string(d.text.b)]
 	if !ok {
 		s = string(d.text.b)

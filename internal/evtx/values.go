@@ -59,15 +59,20 @@ type textBuf struct {
 	b []byte
 }
 
-// utf16 decodes UTF-16LE bytes to a string, dropping trailing NULs. ASCII,
-// the common case, is copied byte by byte without rune decoding.
+// utf16 decodes UTF-16LE bytes to a string, dropping trailing NULs.
 func (tb *textBuf) utf16(b []byte) string {
+	tb.b = appendUTF16(tb.b[:0], b)
+	return string(tb.b)
+}
+
+// appendUTF16 appends UTF-16LE bytes as UTF-8, dropping trailing NULs.
+// ASCII, the common case, is copied byte by byte without rune decoding.
+func appendUTF16(out, b []byte) []byte {
 	n := len(b) &^ 1
 	for n >= 2 && b[n-2] == 0 && b[n-1] == 0 {
 		n -= 2
 	}
 	b = b[:n]
-	out := tb.b[:0]
 	i := 0
 	for ; i < n; i += 2 {
 		if b[i+1] != 0 || b[i] >= 0x80 {
@@ -78,8 +83,7 @@ func (tb *textBuf) utf16(b []byte) string {
 	if i < n {
 		out = appendUTF16Slow(out, b[i:])
 	}
-	tb.b = out
-	return string(out)
+	return out
 }
 
 func appendUTF16Slow(out, b []byte) []byte {
@@ -203,10 +207,41 @@ func filetime(u uint64) time.Time {
 	return time.Unix(sec, ns).UTC()
 }
 
+// timeText formats t (UTC) as timeLayout does; by hand because
+// time.AppendFormat costs more than the rest of a record's values together.
 func (tb *textBuf) timeText(t time.Time) string {
-	out := t.AppendFormat(tb.b[:0], timeLayout)
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		tb.b = t.AppendFormat(tb.b[:0], timeLayout)
+		return string(tb.b)
+	}
+	hour, minute, sec := t.Clock()
+	out := appendDigits(tb.b[:0], year, 4)
+	out = append(out, '-')
+	out = appendDigits(out, int(month), 2)
+	out = append(out, '-')
+	out = appendDigits(out, day, 2)
+	out = append(out, 'T')
+	out = appendDigits(out, hour, 2)
+	out = append(out, ':')
+	out = appendDigits(out, minute, 2)
+	out = append(out, ':')
+	out = appendDigits(out, sec, 2)
+	out = append(out, '.')
+	out = appendDigits(out, t.Nanosecond()/100, 7)
+	out = append(out, 'Z')
 	tb.b = out
 	return string(out)
+}
+
+// appendDigits appends v (non-negative) as exactly width decimal digits.
+func appendDigits(out []byte, v, width int) []byte {
+	var d [10]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(out, d[:width]...)
 }
 
 func systemtime(b []byte) time.Time {

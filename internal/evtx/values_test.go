@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/vigilsoc/vigil/internal/event"
 )
@@ -81,6 +82,22 @@ func TestRenderShort(t *testing.T) {
 	for _, typ := range []byte{typeInt16, typeUInt32, typeInt64, typeGUID, typeFileTime, typeSysTime, typeSID, typeSizeT, typeHex64, typeBool, typeUInt32 | typeArray, typeSID | typeArray} {
 		if _, ok := tb.render(typ, []byte{1}); ok {
 			t.Errorf("type %#x: 1 byte accepted", typ)
+		}
+	}
+}
+
+func TestTimeText(t *testing.T) {
+	var tb textBuf
+	for _, tm := range []time.Time{
+		time.Date(2019, 3, 19, 23, 34, 25, 123456700, time.UTC),
+		time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC),
+		time.Date(2024, 2, 29, 1, 2, 3, 100, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := tb.timeText(tm), tm.Format(timeLayout); got != want {
+			t.Errorf("timeText(%v) = %q, want %q", tm, got, want)
 		}
 	}
 }
