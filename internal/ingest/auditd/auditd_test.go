@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/fieldmap"
 )
@@ -228,5 +230,29 @@ func TestGolden(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("output differs from %s (check, then go test -update):\n%s", golden, out.Bytes())
+	}
+}
+
+func TestGzipInput(t *testing.T) {
+	d := newDecoder(t, Config{})
+	in, err := os.ReadFile("testdata/audit.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(in)
+	zw.Close()
+	plain, _, pst := decodeAll(t, d, string(in))
+	zipped, _, zst := decodeAll(t, d, z.String())
+	if pst != zst || len(plain) != len(zipped) {
+		t.Fatalf("gzip stats %+v, plain %+v", zst, pst)
+	}
+	for i := range plain {
+		a, _ := json.Marshal(plain[i])
+		b, _ := json.Marshal(zipped[i])
+		if !bytes.Equal(a, b) {
+			t.Errorf("event %d differs:\n%s\n%s", i, a, b)
+		}
 	}
 }

@@ -300,3 +300,32 @@ func (r *ioErrReader) Read(p []byte) (int, error) {
 	r.data = r.data[n:]
 	return n, nil
 }
+
+// Winlogbeat's Security 4688: event_data under winlog, then the Security
+// aliases on top, as for the same event read from EVTX.
+func TestWinlogbeatSecurity4688(t *testing.T) {
+	d := newDecoder(t, 0)
+	line := `{"@timestamp":"2023-03-29T10:05:00.000Z","host":{"name":"ws1"},"event":{"code":"4688","category":["process"],"type":["start"]},` +
+		`"winlog":{"channel":"Security","event_id":4688,"provider_name":"Microsoft-Windows-Security-Auditing","computer_name":"ws1.corp.example",` +
+		`"event_data":{"SubjectUserName":"alice","SubjectDomainName":"CORP","NewProcessName":"C:\\Windows\\System32\\cmd.exe","NewProcessId":"0x1a2c","ProcessId":"0x17fc",` +
+		`"ParentProcessName":"C:\\Windows\\explorer.exe","CommandLine":"cmd.exe /c whoami","MandatoryLabel":"S-1-16-8192"}}}`
+	ev, err := d.DecodeLine([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (event.Logsource{Product: "windows", Category: "process_creation", Service: "security"}); ev.Logsource != want {
+		t.Errorf("logsource = %+v, want %+v", ev.Logsource, want)
+	}
+	for name, want := range map[string]string{
+		"Image": `C:\Windows\System32\cmd.exe`, "ParentImage": `C:\Windows\explorer.exe`, "User": `CORP\alice`,
+		"ProcessId": "0x1a2c", "ParentProcessId": "0x17fc", "IntegrityLevel": "Medium", "EventID": "4688",
+		"NewProcessName": `C:\Windows\System32\cmd.exe`, "Computer": "ws1.corp.example",
+	} {
+		if got := get(ev, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if ev.Host != "ws1" {
+		t.Errorf("host = %q", ev.Host)
+	}
+}
