@@ -81,14 +81,14 @@ func TestDecodeLineShapes(t *testing.T) {
 				"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon",
 				"Computer": "ws1.corp.example", "ParentImage": `C:\Windows\explorer.exe`, "ProcessId": "6140",
 				"IntegrityLevel": "Medium", "Company": "3CX Ltd", "OriginalFileName": "3CXDesktopApp.exe",
-				"Hashes":         "SHA256=59e1edf4d82fae4978e97512b0331b7eb21dd4b838b850ba46794d9c7a2c0983",
+				"Hashes":             "SHA256=59e1edf4d82fae4978e97512b0331b7eb21dd4b838b850ba46794d9c7a2c0983",
 				"process.executable": `C:\Users\alice\AppData\Local\Programs\3CXDesktopApp\3CXDesktopApp.exe`,
 			}},
 		// Elastic Agent process start.
 		{5, event.Logsource{Product: "windows", Category: "process_creation"}, "ws2",
 			map[string]string{
 				"Image": `C:\Windows\System32\cmd.exe`, "CommandLine": "cmd.exe /c whoami", "User": `CORP\bob`,
-				"ParentImage": `C:\Users\bob\AppData\Local\Programs\3CXDesktopApp\3CXDesktopApp.exe`,
+				"ParentImage":    `C:\Users\bob\AppData\Local\Programs\3CXDesktopApp\3CXDesktopApp.exe`,
 				"IntegrityLevel": "high", "md5": "911d039e71583a07320b32bde22f8e22",
 				"Hashes": "MD5=911d039e71583a07320b32bde22f8e22,SHA256=b99d114b267ffd068c3289199b6df95a9f9e64872d6c2b666d63974bbce75bf2",
 			}},

@@ -300,4 +300,3 @@ func (n *jnode) value() event.Value {
 	}
 	return event.S(n.str)
 }
-
