@@ -54,7 +54,9 @@ type Engine struct {
 
 type compiledRule struct {
 	rule *sigma.Rule
-	root *node
+	root *node // evaluation order tuned by reorder
+	// written is the tree in the order the rule is written, for Explain.
+	written *node
 	// ls is the rule's log source, lower-cased for comparison.
 	ls event.Logsource
 	// clauses are the index's necessary trigger sets (at most
@@ -139,7 +141,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 				root = &node{kind: nodeAnd, kids: []*node{root, {kind: nodeNot, kids: []*node{f}}}}
 			}
 		}
-		cr := &compiledRule{rule: r, root: root, ls: lowerLogsource(r.Logsource)}
+		cr := &compiledRule{rule: r, root: reorder(root), written: root, ls: lowerLogsource(r.Logsource)}
 		cr.clauses = indexClauses(clauses(root))
 		cr.indexed = cr.clauses != nil
 		for u := range c.unresolved {
@@ -275,7 +277,7 @@ func (e *Engine) Explain(r *sigma.Rule, ev *event.Event) []string {
 		return nil
 	}
 	var out []string
-	if !cr.root.explain(ev, &out) {
+	if !cr.written.explain(ev, &out) {
 		return nil
 	}
 	seen := map[string]bool{}

@@ -96,7 +96,7 @@ func lowerASCII(s string) string {
 // to appear in ordinary text, so that the bitmap rarely sends the scan to
 // the table.
 func rarestWindow(l string) int {
-	best, bestScore := 0, 1<<30
+	best, bestScore := 0, 1<<30 // lower is rarer
 	for i := 0; i+gramLen <= len(l); i++ {
 		score := 0
 		for j := i; j < i+gramLen; j++ {
@@ -105,6 +105,9 @@ func rarestWindow(l string) int {
 		if commonLiteral(l[i : i+gramLen]) {
 			score += 40
 		}
+		// Prefer later windows slightly: literals share prefixes
+		// ("sha256=", "c:\\windows\\") more than endings.
+		score = 4*score - min(i, 8)
 		if score < bestScore {
 			best, bestScore = i, score
 		}
@@ -126,7 +129,7 @@ func byteCommonness(c byte) int {
 	case c >= 'a' && c <= 'z':
 		return 3
 	case c >= '0' && c <= '9':
-		return 4
+		return 6
 	}
 	return 1
 }

@@ -250,3 +250,47 @@ func shorten(lit string) string {
 	}
 	return best
 }
+
+// reorder returns a copy of n whose AND children are evaluated most
+// selective first, negations last, so that a candidate that does not match
+// is rejected by its cheapest test. The original tree is kept for Explain,
+// which reports fields in the order the rule names them.
+func reorder(n *node) *node {
+	if len(n.kids) == 0 {
+		return n
+	}
+	c := *n
+	c.kids = make([]*node, len(n.kids))
+	for i, k := range n.kids {
+		c.kids[i] = reorder(k)
+	}
+	if c.kind != nodeAnd {
+		return &c
+	}
+	keys := make([]float64, len(c.kids))
+	for i, k := range c.kids {
+		keys[i] = selectivity(k)
+	}
+	// Insertion sort: stable and AND nodes have few children.
+	for i := 1; i < len(c.kids); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+			c.kids[j], c.kids[j-1] = c.kids[j-1], c.kids[j]
+		}
+	}
+	return &c
+}
+
+// selectivity estimates how often n is true: the cost of its cheapest
+// necessary set, 1 when nothing is known, more for negations (usually
+// true: they are exclusions).
+func selectivity(n *node) float64 {
+	if n.kind == nodeNot {
+		return 2
+	}
+	cs := clauses(n)
+	if len(cs) == 0 {
+		return 1
+	}
+	return min(cost(cheapest(cs)), 1)
+}
