@@ -118,7 +118,7 @@ type Stats struct {
 	Records int   // records parsed
 	Events  int   // events handed to fn
 	Errors  int   // lines rejected
-	Bytes   int64 // bytes of (decompressed) input
+	Bytes   int64 // bytes of the lines read (after gunzip), newlines and over-long lines not counted
 }
 
 // Decode reads an audit log, grouping records into events, calling fn for

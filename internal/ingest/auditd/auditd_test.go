@@ -256,3 +256,18 @@ func TestGzipInput(t *testing.T) {
 		}
 	}
 }
+
+// Only untrusted-string keys are hex-decoded: a number under another key
+// that happens to be even-length hex stays as written.
+func TestOnlyEncodedKeysDecoded(t *testing.T) {
+	d := newDecoder(t, Config{})
+	evs, _, _ := decodeAll(t, d, `type=CONFIG_CHANGE msg=audit(1.0:1): op=set audit_backlog_limit=8192 old=64 auid=0 res=1 key=6B31016B32`+"\n")
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	for name, want := range map[string]string{"old": "64", "audit_backlog_limit": "8192", "key": "k1,k2"} {
+		if got := text(evs[0], name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}

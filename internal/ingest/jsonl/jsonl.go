@@ -91,7 +91,7 @@ type Stats struct {
 	Lines  int   // lines read, blank ones included
 	Events int   // events handed to fn
 	Errors int   // lines rejected
-	Bytes  int64 // bytes of (decompressed) input
+	Bytes  int64 // bytes of the lines read (after gunzip), newlines and over-long lines not counted
 }
 
 // Decode reads r line by line, calling fn for each event and onErr (when
