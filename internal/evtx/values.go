@@ -57,12 +57,37 @@ type val struct {
 // textBuf is scratch space for building strings; one per decoder.
 type textBuf struct {
 	b []byte
+	// seen interns short rendered values: most of a record's values
+	// (computer, user, SIDs, provider, parent image, ...) repeat from record
+	// to record, and a map hit costs less than allocating them again.
+	seen map[string]string
+}
+
+const (
+	maxSeenLen   = 96
+	maxSeenCount = 1 << 13
+)
+
+// str returns tb.b as a string, interned when short.
+func (tb *textBuf) str() string {
+	if len(tb.b) > maxSeenLen {
+		return string(tb.b)
+	}
+	if s, ok := tb.seen[string(tb.b)]; ok {
+		return s
+	}
+	s := string(tb.b)
+	if tb.seen == nil || len(tb.seen) >= maxSeenCount {
+		tb.seen = make(map[string]string, 256)
+	}
+	tb.seen[s] = s
+	return s
 }
 
 // utf16 decodes UTF-16LE bytes to a string, dropping trailing NULs.
 func (tb *textBuf) utf16(b []byte) string {
 	tb.b = appendUTF16(tb.b[:0], b)
-	return string(tb.b)
+	return tb.str()
 }
 
 // appendUTF16 appends UTF-16LE bytes as UTF-8, dropping trailing NULs.
@@ -118,7 +143,7 @@ func (tb *textBuf) ansi(b []byte) string {
 		}
 	}
 	tb.b = out
-	return string(out)
+	return tb.str()
 }
 
 const hexUpper = "0123456789ABCDEF"
@@ -129,14 +154,14 @@ func (tb *textBuf) hexBytes(b []byte) string {
 		out = append(out, hexUpper[c>>4], hexUpper[c&0x0f])
 	}
 	tb.b = out
-	return string(out)
+	return tb.str()
 }
 
 func (tb *textBuf) hexNum(u uint64) string {
 	out := append(tb.b[:0], '0', 'x')
 	out = strconv.AppendUint(out, u, 16)
 	tb.b = out
-	return string(out)
+	return tb.str()
 }
 
 func (tb *textBuf) guid(b []byte) string {
@@ -160,7 +185,7 @@ func (tb *textBuf) guid(b []byte) string {
 	}
 	out = append(out, '}')
 	tb.b = out
-	return string(out)
+	return tb.str()
 }
 
 // sidLen returns the length of the SID at the start of b, or -1.
@@ -198,7 +223,7 @@ func (tb *textBuf) sid(b []byte) (string, bool) {
 		out = strconv.AppendUint(out, uint64(binary.LittleEndian.Uint32(b[i:])), 10)
 	}
 	tb.b = out
-	return string(out), true
+	return tb.str(), true
 }
 
 func filetime(u uint64) time.Time {
@@ -231,7 +256,7 @@ func (tb *textBuf) timeText(t time.Time) string {
 	out = appendDigits(out, t.Nanosecond()/100, 7)
 	out = append(out, 'Z')
 	tb.b = out
-	return string(out)
+	return tb.str()
 }
 
 // appendDigits appends v (non-negative) as exactly width decimal digits.
