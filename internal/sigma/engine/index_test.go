@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/sigma"
+	"github.com/vigilsoc/vigil/internal/sigma/synth"
+	"github.com/vigilsoc/vigil/internal/vigiltest"
+)
+
+func TestGramIndexFindsEveryLiteral(t *testing.T) {
+	lits := []string{"-", "/c", "abc", "Mimikatz", "sekurlsa::", `\svchost.exe`, "sha256=0123456789abcdef", "Ѕ", "emoji😀", "aaaa", "aaab"}
+	g := newGramIndex(lits)
+	texts := []string{
+		"", "a", "-", "cmd /C whoami", "MIMIKATZ sekurlsa::logonpasswords", `C:\Windows\System32\SVCHOST.exe -k`,
+		"SHA256=0123456789ABCDEF,MD5=00", "Ѕ and s", "x emoji😀 y", "aaaaaab", "abcab", "ab", "mimikat", "sekurlsa:",
+	}
+	for _, s := range texts {
+		found := map[int]bool{}
+		g.scan(s, func(i int) { found[i] = true })
+		for i, l := range lits {
+			want := strings.Contains(asciiLower(s), asciiLower(l))
+			if found[i] != want {
+				t.Errorf("text %q, literal %q: found %v, want %v", s, l, found[i], want)
+			}
+		}
+	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerByte(c)
+	}
+	return string(b)
+}
+
+// TestGramIndexRandom checks the prefilter against strings.Contains on
+// random texts over a small alphabet, where literals overlap and repeat.
+func TestGramIndexRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "abAB-\\. é"
+	word := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for round := range 200 {
+		var lits []string
+		for range 1 + rng.IntN(30) {
+			lits = append(lits, word(1+rng.IntN(7)))
+		}
+		g := newGramIndex(lits)
+		for range 20 {
+			s := word(rng.IntN(40))
+			found := map[int]bool{}
+			g.scan(s, func(i int) { found[i] = true })
+			for i, l := range lits {
+				if want := strings.Contains(asciiLower(s), asciiLower(l)); found[i] != want {
+					t.Fatalf("round %d: text %q, literal %q: found %v, want %v", round, s, l, found[i], want)
+				}
+			}
+		}
+	}
+}
+
+// fullMatch evaluates every rule that applies to the event's log source,
+// bypassing the literal index: the reference the index must agree with.
+func fullMatch(e *Engine, ev *event.Event) []string {
+	var out []string
+	ls := lowerLogsource(ev.Logsource)
+	for _, r := range e.rules {
+		if applies(r.ls, ls) && r.written.eval(ev) {
+			out = append(out, r.rule.Title)
+		}
+	}
+	return out
+}
+
+func indexedMatch(e *Engine, ev *event.Event) []string {
+	var out []string
+	e.Match(ev, func(r *sigma.Rule) { out = append(out, r.Title) })
+	return out
+}
+
+// TestIndexAgreesWithFullEvaluation is the index's soundness check: the
+// trigger sets must be necessary, so skipping non-candidates never loses a
+// match.
+func TestIndexAgreesWithFullEvaluation(t *testing.T) {
+	check := func(t *testing.T, e *Engine, evs []*event.Event) int {
+		matched := 0
+		for i, ev := range evs {
+			got, want := indexedMatch(e, ev), fullMatch(e, ev)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("event %d: index gave %v, full evaluation %v", i, got, want)
+			}
+			matched += len(want)
+		}
+		return matched
+	}
+	t.Run("cases", func(t *testing.T) {
+		dirs, _ := filepath.Glob(filepath.Join("testdata", "cases", "*"))
+		for _, dir := range dirs {
+			e := newEngine(t, Config{}, filepath.Join(dir, "rule.yml"))
+			check(t, e, readEvents(t, filepath.Join(dir, "events.jsonl")))
+		}
+	})
+	t.Run("corpus", func(t *testing.T) {
+		dir := vigiltest.Corpus(t, "sigma")
+		coll := sigma.LoadPaths(filepath.Join(dir, "rules", "windows", "process_creation"))
+		e, _ := New(Config{}, coll)
+		n := 1000
+		if testing.Short() {
+			n = 300
+		}
+		matched := check(t, e, synth.ProcessCreation(n, 3))
+		if matched == 0 {
+			t.Error("no synthetic event matched any corpus rule; the check proves nothing")
+		}
+	})
+}
+
+// TestMatchDoesNotAllocate: events that match nothing cost no allocation
+// once their log source has been seen.
+func TestMatchDoesNotAllocate(t *testing.T) {
+	dir := filepath.Join("testdata", "cases", "fields")
+	e := newEngine(t, Config{}, filepath.Join(dir, "rule.yml"))
+	ev := &event.Event{
+		Logsource: event.Logsource{Product: "windows", Category: "process_creation"},
+		Fields: []event.Field{
+			{Name: "Image", Value: event.S(`C:\Windows\System32\certutil.exe`)},
+			{Name: "CommandLine", Value: event.S("certutil -decode a b")},
+			{Name: "OriginalFileName", Value: event.S("CertUtil.exe")},
+			{Name: "ParentImage", Value: event.S(`C:\Windows\explorer.exe`)},
+		},
+	}
+	n := 0
+	fn := func(*sigma.Rule) { n++ }
+	e.Match(ev, fn)
+	if n != 0 {
+		t.Fatalf("event matched %d rules; the test needs a non-matching one", n)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { e.Match(ev, fn) }); allocs != 0 {
+		t.Errorf("Match allocated %.1f times per non-matching event", allocs)
+	}
+}
