@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -327,5 +328,40 @@ func TestWinlogbeatSecurity4688(t *testing.T) {
 	}
 	if ev.Host != "ws1" {
 		t.Errorf("host = %q", ev.Host)
+	}
+}
+
+// One Decoder (and its Mappings) serves many goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	d := newDecoder(t, 0)
+	in, err := os.ReadFile("testdata/mixed.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := decodeAll(t, d, in)
+	var wg sync.WaitGroup
+	results := make([][]*event.Event, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.Decode(context.Background(), bytes.NewReader(in), func(ev *event.Event) error {
+				results[i] = append(results[i], ev)
+				return nil
+			}, nil)
+		}()
+	}
+	wg.Wait()
+	for i, got := range results {
+		if len(got) != len(want) {
+			t.Fatalf("goroutine %d: %d events, want %d", i, len(got), len(want))
+		}
+		for j := range got {
+			a, _ := json.Marshal(got[j])
+			b, _ := json.Marshal(want[j])
+			if !bytes.Equal(a, b) {
+				t.Errorf("goroutine %d event %d differs", i, j)
+			}
+		}
 	}
 }
