@@ -6,15 +6,20 @@
 // every field as JSON text (fields) from which events are rebuilt and other
 // fields are read with json_extract_string.
 //
-// Writes: each AppendEvents call appends the batch with DuckDB's Appender into
-// an in-memory staging table and then moves it into events with one
-// INSERT ... SELECT that skips ids already stored (an anti-join on (time, id)
-// rather than a primary key: DuckDB's ART index costs memory for every row
-// and slows bulk inserts, while the anti-join only touches row groups whose
-// time zone maps overlap the batch). The INSERT is one autocommit
-// transaction; DuckDB writes the WAL and fsyncs it on commit, so the batch is
-// durable when AppendEvents returns, and checkpoints the WAL into the file
-// once it passes checkpoint_threshold (16 MiB by default).
+// Writes: each AppendEvents call first asks which of the batch's ids are
+// already stored (one query bounded by the batch's time span, so DuckDB's
+// zone maps skip the rest of the table), then appends the new events with
+// DuckDB's Appender inside one transaction. Idempotency is this check, not a
+// primary key: DuckDB's ART index costs memory for every row and slows bulk
+// inserts, while the check only touches row groups whose time range overlaps
+// the batch. (An earlier version appended to a TEMP staging table and moved
+// rows with INSERT ... WHERE NOT EXISTS; copying every row twice cost more
+// CPU than the id check, see BenchmarkAppendEvents.) Writers are serialised,
+// so check-then-append is not racy within the process, and DuckDB allows one
+// process per file. On COMMIT DuckDB writes the batch to its WAL and fsyncs
+// it, so the batch is durable when AppendEvents returns; the WAL is
+// checkpointed into the main file once it passes checkpoint_threshold
+// (16 MiB by default), on the committing call.
 //
 // Time pruning: DuckDB keeps min/max per column per row group (122,880 rows)
 // in insertion order. Events arrive roughly in time order, so a time-bounded
@@ -58,7 +63,7 @@ type DB struct {
 	conn   *duck.Connector
 	log    *slog.Logger
 	path   string
-	mu     sync.Mutex // serialises writers: one staging table, one writer conn
+	mu     sync.Mutex // serialises writers on the one writer connection
 	writer *sql.Conn
 	closed bool
 	rw     sync.RWMutex // readers hold it shared so Close waits for them
@@ -120,13 +125,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 			return fail(err)
 		}
 	}
-	// The writer keeps one connection because the staging table is a TEMP
-	// table, private to its connection and never written to disk.
+	// One writer connection: appends, retention and their transactions are
+	// serialised by s.mu anyway, and the Appender is tied to a connection.
 	s.writer, err = db.Conn(ctx)
 	if err != nil {
-		return fail(err)
-	}
-	if _, err := s.writer.ExecContext(ctx, tableDDL("CREATE TEMP TABLE staging")); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -175,7 +177,10 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 	if len(events) == 0 {
 		return 0, nil
 	}
+	// Drop repeats inside the batch first (the first copy wins), then ask
+	// which of the remaining ids are already stored.
 	seen := make(map[string]struct{}, len(events))
+	fresh := make([]*event.Event, 0, len(events))
 	var lo, hi time.Time
 	for i, e := range events {
 		if e.ID == "" {
@@ -184,6 +189,11 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		if e.Time.IsZero() {
 			return 0, fmt.Errorf("duckdb: append: event %d (%s): %w: no time", i, e.ID, store.ErrInvalid)
 		}
+		if _, dup := seen[e.ID]; dup {
+			continue
+		}
+		seen[e.ID] = struct{}{}
+		fresh = append(fresh, e)
 		if lo.IsZero() || e.Time.Before(lo) {
 			lo = e.Time
 		}
@@ -191,52 +201,74 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 			hi = e.Time
 		}
 	}
-	err := s.writer.Raw(func(dc any) error {
-		a, err := duck.NewAppender(dc.(driver.Conn), "temp", "main", "staging")
+	stored, err := s.storedIDs(ctx, fresh, lo, hi)
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: append: %w", err)
+	}
+	// One transaction around the Appender: it flushes every 2,048 rows, and
+	// without it each flush would commit on its own, leaving part of a
+	// failed batch stored.
+	if _, err := s.writer.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return 0, fmt.Errorf("duckdb: append: %w", err)
+	}
+	n := 0
+	err = s.writer.Raw(func(dc any) error {
+		a, err := duck.NewAppender(dc.(driver.Conn), "", "", "events")
 		if err != nil {
 			return err
 		}
 		row := make([]driver.Value, len(columns))
 		var buf []byte
-		for _, e := range events {
-			if _, dup := seen[e.ID]; dup {
+		for _, e := range fresh {
+			if _, ok := stored[e.ID]; ok {
 				continue
 			}
-			seen[e.ID] = struct{}{}
 			buf = fillRow(row, e, buf[:0])
 			if err := a.AppendRow(row...); err != nil {
 				a.Close()
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
+			n++
 		}
 		return a.Close()
 	})
-	if err != nil {
-		s.clearStaging()
-		return 0, fmt.Errorf("duckdb: append: staging: %w", err)
+	if err == nil {
+		_, err = s.writer.ExecContext(ctx, "COMMIT")
 	}
-	// The explicit bounds let DuckDB prune row groups by zone map before the
-	// join; the join then matches (time, id) exactly. An id names one event,
-	// so a re-sent event carries the same time.
-	res, err := s.writer.ExecContext(ctx, `INSERT INTO events SELECT s.* FROM staging s
-		WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.time >= ? AND e.time <= ? AND e.time = s.time AND e.id = s.id)`, lo, hi)
-	s.clearStaging()
 	if err != nil {
+		// Not the caller's context: a cancelled call must still end the
+		// transaction so the writer connection stays usable.
+		if _, rbErr := s.writer.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
+			s.log.Debug("duckdb: rollback after failed append", "err", rbErr)
+		}
 		return 0, fmt.Errorf("duckdb: append: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("duckdb: append: %w", err)
-	}
-	return int(n), nil
+	return n, nil
 }
 
-func (s *DB) clearStaging() {
-	// Not bound to the caller's context: a cancelled call must still leave
-	// the staging table empty for the next one.
-	if _, err := s.writer.ExecContext(context.Background(), "DELETE FROM staging"); err != nil {
-		s.log.Error("duckdb: clearing staging table", "err", err)
+// storedIDs returns which of the events' ids are already stored. The time
+// bounds let DuckDB skip row groups by their zone maps, so the cost follows
+// the batch's time span, not the table's size. An id names one event, so a
+// re-sent event carries the same time and falls inside the bounds.
+func (s *DB) storedIDs(ctx context.Context, events []*event.Event, lo, hi time.Time) (map[string]struct{}, error) {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
 	}
+	rows, err := s.writer.QueryContext(ctx, `SELECT id FROM events WHERE time >= ? AND time <= ? AND id IN (SELECT unnest(?::VARCHAR[]))`, lo, hi, ids)
+	if err != nil {
+		return nil, fmt.Errorf("checking stored ids: %w", err)
+	}
+	defer rows.Close()
+	stored := map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("checking stored ids: %w", err)
+		}
+		stored[id] = struct{}{}
+	}
+	return stored, rows.Err()
 }
 
 // fillRow sets row to e's values in columns order, using buf for the JSON. Absent hot fields are

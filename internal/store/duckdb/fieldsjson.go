@@ -35,10 +35,15 @@ func appendValue(b []byte, v event.Value) []byte {
 		}
 		return append(b, "false"...)
 	case event.Number:
-		if validNumber(v.Str) {
+		switch {
+		case v.Str == "":
+			return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
+		case validNumber(v.Str):
 			return append(b, v.Str...)
 		}
-		return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
+		// Text such as 0x10 is not a JSON number and as a float could lose
+		// digits: keep the text, as the event model's encoder does.
+		return appendJSONString(b, v.Str)
 	case event.List:
 		b = append(b, '[')
 		for i, it := range v.Items {
