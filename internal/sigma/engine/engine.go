@@ -33,9 +33,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// maxRoutes bounds the per-log-source index cache; events with more
-// distinct log sources than this are still matched, with the index rebuilt
-// for them each time.
+// maxRoutes bounds the cache from an event's log source as written to its
+// index; past it, the log source is canonicalised on every event (under
+// the lock, but without rebuilding anything).
 const maxRoutes = 4096
 
 // Engine matches events against a set of compiled rules. It is safe for
@@ -46,8 +46,16 @@ type Engine struct {
 	byRule map[*sigma.Rule]*compiledRule
 	logger *slog.Logger
 
-	mu     sync.RWMutex
+	// known holds the lower-cased product, category and service values
+	// the rules name.
+	known [3]map[string]bool
+
+	mu sync.RWMutex
+	// routes maps log sources as events write them to their index; canon
+	// maps canonical log sources (see canonical) to the index built for
+	// them.
 	routes map[event.Logsource]*route
+	canon  map[event.Logsource]*route
 
 	scratch sync.Pool
 }
@@ -100,6 +108,8 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 		byRule: map[*sigma.Rule]*compiledRule{},
 		logger: logger,
 		routes: map[event.Logsource]*route{},
+		canon:  map[event.Logsource]*route{},
+		known:  [3]map[string]bool{{}, {}, {}},
 	}
 	e.scratch.New = func() any { return &scratch{} }
 	var errs []sigma.FileError
@@ -147,6 +157,9 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 		for u := range c.unresolved {
 			cr.unresolved = append(cr.unresolved, u)
 		}
+		e.known[0][cr.ls.Product] = true
+		e.known[1][cr.ls.Category] = true
+		e.known[2][cr.ls.Service] = true
 		e.rules = append(e.rules, cr)
 		e.byRule[r] = cr
 	}
@@ -319,19 +332,39 @@ func (e *Engine) route(ls event.Logsource) *route {
 	if rt := e.routes[ls]; rt != nil {
 		return rt
 	}
-	lower := lowerLogsource(ls)
-	if rt := e.routes[lower]; rt != nil {
-		if len(e.routes) < maxRoutes {
-			e.routes[ls] = rt
-		}
-		return rt
+	key := e.canonical(ls)
+	rt = e.canon[key]
+	if rt == nil {
+		rt = e.buildRoute(key)
+		e.canon[key] = rt
 	}
-	rt = e.buildRoute(lower)
-	if len(e.routes) < maxRoutes-1 {
+	if len(e.routes) < maxRoutes {
 		e.routes[ls] = rt
-		e.routes[lower] = rt
 	}
 	return rt
+}
+
+// otherValue stands for a log source value that no rule names: all such
+// values select the same rules, so they share one index. It cannot equal
+// a lower-cased rule value.
+const otherValue = "\x00other"
+
+// canonical lower-cases ls and replaces values no rule names by
+// otherValue. The canonical log sources are bounded by the rules' own
+// values, so hostile or chaotic sources cannot make the engine build
+// indexes without end.
+func (e *Engine) canonical(ls event.Logsource) event.Logsource {
+	c := lowerLogsource(ls)
+	if c.Product != "" && !e.known[0][c.Product] {
+		c.Product = otherValue
+	}
+	if c.Category != "" && !e.known[1][c.Category] {
+		c.Category = otherValue
+	}
+	if c.Service != "" && !e.known[2][c.Service] {
+		c.Service = otherValue
+	}
+	return c
 }
 
 // buildRoute selects the rules that apply to an event log source and

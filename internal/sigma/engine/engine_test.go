@@ -236,3 +236,26 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownLogsourcesShareAnIndex: log source values no rule names all
+// select the same rules, so a flood of them builds one index, not one each.
+func TestUnknownLogsourcesShareAnIndex(t *testing.T) {
+	e := newEngine(t, Config{}, filepath.Join("testdata", "cases", "routing", "rule.yml"))
+	for i := range 10000 {
+		ev := &event.Event{
+			Logsource: event.Logsource{Product: fmt.Sprintf("weird-%d", i), Category: "process_creation"},
+			Fields:    []event.Field{{Name: "marker", Value: event.S("x")}},
+		}
+		var got []string
+		e.Match(ev, func(r *sigma.Rule) { got = append(got, r.Title) })
+		if !reflect.DeepEqual(got, []string{"Any product, process creation"}) {
+			t.Fatalf("event %d matched %v", i, got)
+		}
+	}
+	if n := len(e.canon); n != 1 {
+		t.Errorf("%d indexes built for one canonical log source", n)
+	}
+	if n := len(e.routes); n > maxRoutes {
+		t.Errorf("route cache grew to %d entries, past its bound %d", n, maxRoutes)
+	}
+}
