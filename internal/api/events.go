@@ -39,6 +39,12 @@ const maxRejectedReported = 1000
 // postEvents takes NDJSON (gzip or zstd by Content-Encoding, or gzip by its
 // magic bytes), keeps the good lines, reports the bad ones by number, and
 // answers only once the good ones are durably stored.
+//
+// A retried batch is stored once: events carry an "id", or get one derived
+// from their content. The event store recognises a stored id within the
+// batch's time span, so an event with no timestamp of its own (stamped with
+// the receive time) is new on every delivery; senders that retry should send
+// a time or an id with each event, as log shippers and `vigil ingest` do.
 func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(ct), "multipart/") {
 		writeError(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia,

@@ -119,11 +119,13 @@ func (p *Pipeline) Submit(ctx context.Context, events []*event.Event) (Result, e
 
 	now := time.Now().UTC()
 	for _, ev := range events {
-		if ev.Time.IsZero() {
-			ev.Time = now
-		}
+		// The id comes from the event as sent, before the receive time
+		// fills a missing timestamp: a retry must get the same id.
 		if ev.ID == "" {
 			ev.ID = ContentID(ev)
+		}
+		if ev.Time.IsZero() {
+			ev.Time = now
 		}
 	}
 
