@@ -18,28 +18,37 @@ import (
 // the table and a comparison of the full literal in place. Literals
 // shorter than four bytes, few and short, go to a small match.Automaton.
 type gramIndex struct {
-	lits  []string // ASCII-lower-cased
 	bloom []uint64
 	shift uint32 // hash >> shift indexes the bloom bitmap
-	table map[uint32][]gramEntry
+	// slots is an open-addressing table from window to its entries
+	// (entries[start:end]); end == 0 marks a free slot. A Go map costs
+	// more per probe and scatters the entries.
+	slots   []gramSlot
+	tshift  uint32
+	entries []gramEntry
+	nkeys   int
 
 	short     *match.Automaton
 	shortLits []int32 // short automaton pattern -> literal
 }
 
+type gramSlot struct{ key, start, end uint32 }
+
 type gramEntry struct {
-	lit int32
-	off int32 // where the window starts in the literal
+	lit string // ASCII-lower-cased, inline so the check needs no lookup
+	idx int32  // the literal's index as given to newGramIndex
+	off int32  // where the window starts in the literal
 }
 
 const gramLen = 4
 
 func newGramIndex(lits []string) *gramIndex {
-	g := &gramIndex{lits: make([]string, len(lits)), table: map[uint32][]gramEntry{}}
+	g := &gramIndex{}
+	byKey := map[uint32][]gramEntry{}
+	var keys []uint32
 	var short []string
 	for i, l := range lits {
 		l = lowerASCII(l)
-		g.lits[i] = l
 		if len(l) < gramLen {
 			short = append(short, l)
 			g.shortLits = append(g.shortLits, int32(i))
@@ -47,23 +56,55 @@ func newGramIndex(lits []string) *gramIndex {
 		}
 		off := rarestWindow(l)
 		k := gramKey(l[off : off+gramLen])
-		g.table[k] = append(g.table[k], gramEntry{lit: int32(i), off: int32(off)})
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
 	}
 	if len(short) > 0 {
 		g.short = match.NewAutomaton(short)
 	}
+	g.nkeys = len(keys)
 	// About 32 bits per key keeps false positives near 3% of positions.
 	bits := uint32(10)
-	for (1<<bits) < 32*len(g.table) && bits < 20 {
+	for (1<<bits) < 32*len(keys) && bits < 20 {
 		bits++
 	}
 	g.bloom = make([]uint64, (1<<bits)/64)
 	g.shift = 32 - bits
-	for k := range g.table {
+	tbits := uint32(4)
+	for (1 << tbits) < 2*len(keys) {
+		tbits++
+	}
+	g.slots = make([]gramSlot, 1<<tbits)
+	g.tshift = 32 - tbits
+	mask := uint32(len(g.slots) - 1)
+	for _, k := range keys {
 		h := gramHash(k) >> g.shift
 		g.bloom[h>>6] |= 1 << (h & 63)
+		start := uint32(len(g.entries))
+		g.entries = append(g.entries, byKey[k]...)
+		i := gramHash(k) >> g.tshift
+		for g.slots[i].end != 0 {
+			i = (i + 1) & mask
+		}
+		g.slots[i] = gramSlot{key: k, start: start, end: uint32(len(g.entries))}
 	}
 	return g
+}
+
+// lookup returns the entries whose window is k.
+func (g *gramIndex) lookup(k uint32) []gramEntry {
+	mask := uint32(len(g.slots) - 1)
+	for i := gramHash(k) >> g.tshift; ; i = (i + 1) & mask {
+		s := &g.slots[i]
+		if s.end == 0 {
+			return nil
+		}
+		if s.key == k {
+			return g.entries[s.start:s.end]
+		}
+	}
 }
 
 func gramHash(k uint32) uint32 { return k * 0x9E3779B1 }
@@ -141,7 +182,7 @@ func (g *gramIndex) scan(s string, fn func(lit int)) {
 		sl := g.shortLits
 		g.short.Scan(s, func(p int) { fn(int(sl[p])) })
 	}
-	if len(g.table) == 0 || len(s) < gramLen {
+	if g.nkeys == 0 || len(s) < gramLen {
 		return
 	}
 	bloom, shift := g.bloom, g.shift
@@ -156,14 +197,15 @@ func (g *gramIndex) scan(s string, fn func(lit int)) {
 			continue
 		}
 		start := i + 1 - gramLen
-		for _, e := range g.table[k] {
-			lit := g.lits[e.lit]
+		es := g.lookup(k)
+		for i := range es {
+			e := &es[i]
 			ls := start - int(e.off)
-			if ls < 0 || ls+len(lit) > len(s) {
+			if ls < 0 || ls+len(e.lit) > len(s) {
 				continue
 			}
-			if equalFoldASCII(s[ls:ls+len(lit)], lit) {
-				fn(int(e.lit))
+			if equalFoldASCII(s[ls:ls+len(e.lit)], e.lit) {
+				fn(int(e.idx))
 			}
 		}
 	}
