@@ -7,7 +7,9 @@
 // independent (each carries its own string and template tables), so several
 // workers decode them in parallel while records are still delivered in file
 // order. A corrupt chunk or record is reported as a *CorruptError carrying its
-// file offset and decoding goes on with the next record or chunk.
+// file offset and decoding goes on with the next record or chunk. Decode and
+// DecodeFile read one input; a Decoder (NewDecoder) reads many in turn and
+// keeps its buffers between them.
 //
 // The format follows the public EVTX description (libevtx documentation by
 // J. Metz, after A. Schuster and [MS-EVEN6]). This package must not depend on

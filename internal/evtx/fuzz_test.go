@@ -66,6 +66,13 @@ func checkDecode(t *testing.T, data []byte) {
 	}
 }
 
+// Run the fuzz targets one at a time, for example:
+//
+//	go test ./internal/evtx -run '^$' -fuzz FuzzRecords -fuzztime 60s -fuzzminimizetime 10x
+//
+// Limit minimization: a 64 KiB chunk per execution makes the default (60 s
+// per new input) eat the whole run. Keep any crasher under testdata/fuzz/.
+
 // FuzzDecode feeds whole files to Decode: it must never panic, and only
 // report corruption through OnError.
 func FuzzDecode(f *testing.F) {
