@@ -31,6 +31,11 @@ func LoadPaths(paths ...string) *Collection {
 				return nil
 			}
 			if d.IsDir() {
+				// Skip .git and the like; a directory named on the command
+				// line is read whatever its name.
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
 				return nil
 			}
 			// A file named on the command line is read whatever its extension.
