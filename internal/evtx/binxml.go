@@ -157,8 +157,8 @@ func (d *decoder) readName(c *cursor) (string, error) {
 		if c.bytes(2*n+2) == nil {
 			return "", c.fail("truncated inline name")
 		}
-	} else if off > c.pos {
-		return "", c.fail("name offset points forward")
+	} else if off > c.pos || off < chunkHeaderSize {
+		return "", c.fail("name offset out of range")
 	}
 	return d.nameAt(c, off)
 }
@@ -201,7 +201,9 @@ func (d *decoder) compileElement(c *cursor, ops []op, depth int) ([]op, error) {
 	c.u16()
 	c.u32() // data size: not needed, the end token bounds the element
 	nameOff := int(c.u32())
-	if !c.bad && (nameOff > c.pos || nameOff+8 > len(c.b)) {
+	// Names live in records, after the chunk header, and before or at
+	// their first use.
+	if !c.bad && (nameOff < chunkHeaderSize || nameOff > c.pos || nameOff+8 > len(c.b)) {
 		c.pos = start + 1
 		c.u32()
 		nameOff = int(c.u32())
