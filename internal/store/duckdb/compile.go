@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/store"
@@ -80,7 +81,17 @@ func column(field string) fieldRef {
 func jsonPointer(key string) string {
 	key = strings.ReplaceAll(key, "~", "~0")
 	key = strings.ReplaceAll(key, "/", "~1")
-	return "/" + key
+	return "/" + clean(key)
+}
+
+// clean makes s valid UTF-8, which DuckDB requires of every VARCHAR. Invalid
+// bytes become U+FFFD, as in the JSON column, so a field name or value with
+// invalid bytes still finds what was stored under it.
+func clean(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // likeEscape makes s match itself literally in a LIKE pattern with ESCAPE '\'.
@@ -242,7 +253,7 @@ func (c *compiler) compare(x store.Compare) error {
 		c.b.WriteString("lower(")
 		ref()
 		c.b.WriteString(") = lower(?)")
-		c.args = append(c.args, x.Value)
+		c.args = append(c.args, clean(x.Value))
 		if x.Op == store.OpNe {
 			c.b.WriteString(", FALSE)")
 		}
@@ -277,7 +288,7 @@ func (c *compiler) compare(x store.Compare) error {
 			ref()
 		}
 		c.b.WriteString(` ILIKE ? ESCAPE '\'`)
-		c.args = append(c.args, pattern)
+		c.args = append(c.args, clean(pattern))
 	default:
 		return qerr(fmt.Errorf("unknown operator"))
 	}
@@ -301,7 +312,7 @@ func (c *compiler) freeText(x store.Compare, qerr func(error) error) error {
 		return qerr(errors.New("free text supports only equals, contains and wildcard"))
 	}
 	c.b.WriteString(`COALESCE(host ILIKE ? ESCAPE '\' OR fields ILIKE ? ESCAPE '\', FALSE)`)
-	c.args = append(c.args, pattern, pattern)
+	c.args = append(c.args, clean(pattern), clean(pattern))
 	return nil
 }
 
@@ -321,7 +332,7 @@ func where(q store.EventQuery, after *cursorPos) (string, []any, error) {
 	if after != nil {
 		// Newest first: the next page holds rows strictly below (time, id).
 		c.b.WriteString(" AND (time < ? OR (time = ? AND id < ?))")
-		c.args = append(c.args, after.t, after.t, after.id)
+		c.args = append(c.args, after.t, after.t, clean(after.id))
 	}
 	if q.Where != nil {
 		c.b.WriteString(" AND ")

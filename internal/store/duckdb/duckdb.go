@@ -189,10 +189,11 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		if e.Time.IsZero() {
 			return 0, fmt.Errorf("duckdb: append: event %d (%s): %w: no time", i, e.ID, store.ErrInvalid)
 		}
-		if _, dup := seen[e.ID]; dup {
+		id := clean(e.ID)
+		if _, dup := seen[id]; dup {
 			continue
 		}
-		seen[e.ID] = struct{}{}
+		seen[id] = struct{}{}
 		fresh = append(fresh, e)
 		if lo.IsZero() || e.Time.Before(lo) {
 			lo = e.Time
@@ -220,7 +221,7 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		row := make([]driver.Value, len(columns))
 		var buf []byte
 		for _, e := range fresh {
-			if _, ok := stored[e.ID]; ok {
+			if _, ok := stored[clean(e.ID)]; ok {
 				continue
 			}
 			buf = fillRow(row, e, buf[:0])
@@ -253,7 +254,7 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 func (s *DB) storedIDs(ctx context.Context, events []*event.Event, lo, hi time.Time) (map[string]struct{}, error) {
 	ids := make([]string, len(events))
 	for i, e := range events {
-		ids[i] = e.ID
+		ids[i] = clean(e.ID)
 	}
 	rows, err := s.writer.QueryContext(ctx, `SELECT id FROM events WHERE time >= ? AND time <= ? AND id IN (SELECT unnest(?::VARCHAR[]))`, lo, hi, ids)
 	if err != nil {
@@ -274,7 +275,7 @@ func (s *DB) storedIDs(ctx context.Context, events []*event.Event, lo, hi time.T
 // fillRow sets row to e's values in columns order, using buf for the JSON. Absent hot fields are
 // NULL, so OpExists on a hot column means what it means on JSON fields.
 func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
-	row[0] = e.ID
+	row[0] = clean(e.ID)
 	row[1] = e.Time
 	row[2] = nullable(e.Host)
 	row[3] = nullable(e.Logsource.Product)
@@ -283,7 +284,7 @@ func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
 	row[6] = nullable(e.Source)
 	for i, h := range hotColumns {
 		if v, ok := e.GetFold(h.field); ok {
-			row[7+i] = v.Text()
+			row[7+i] = clean(v.Text())
 		} else {
 			row[7+i] = nil
 		}
@@ -297,7 +298,7 @@ func nullable(s string) driver.Value {
 	if s == "" {
 		return nil
 	}
-	return s
+	return clean(s)
 }
 
 // SearchEvents implements store.EventStore.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -74,7 +75,7 @@ func (s *DB) UpsertAlert(ctx context.Context, a store.Alert, window time.Duratio
 				_, err := tx.ExecContext(ctx, `UPDATE alerts SET time = ?, last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`,
 					nanos(out.Time), nanos(out.LastSeen), out.Count, jsonList(out.EventIDs), jsonList(out.Matched), jsonList(out.Tags), out.ID)
 				return err
-			case err != sql.ErrNoRows:
+			case !errors.Is(err, sql.ErrNoRows):
 				return err
 			}
 		}
@@ -237,10 +238,12 @@ func (s *DB) ListAlerts(ctx context.Context, f store.AlertFilter) (store.AlertPa
 		add("time < ?", nanos(f.Range.To))
 	}
 	if len(f.Levels) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Levels)), ",")
+		// lower() on both sides: SQLite folds ASCII only, so folding in Go
+		// would disagree with it on other letters.
+		ph := strings.TrimSuffix(strings.Repeat("lower(?),", len(f.Levels)), ",")
 		vals := make([]any, len(f.Levels))
 		for i, l := range f.Levels {
-			vals[i] = strings.ToLower(l)
+			vals[i] = l
 		}
 		add("lower(level) IN ("+ph+")", vals...)
 	}

@@ -372,7 +372,7 @@ func testAlertHostile(t *testing.T, s store.StateStore) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page.Alerts) != 1 || page.Alerts[0].RuleID != h || !slices.Equal(page.Alerts[0].Tags, []string{h}) {
+			if len(page.Alerts) != 1 || page.Alerts[0].RuleID != h || !slices.Equal(page.Alerts[0].Tags, []string{valid(h)}) {
 				t.Errorf("filter %+v found %d alerts", f, len(page.Alerts))
 			}
 		}
