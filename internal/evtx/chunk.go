@@ -113,10 +113,17 @@ func (d *decoder) decodeChunk(i int, off int64, res *chunkResult) {
 		}
 		return
 	}
+	free := int(binary.LittleEndian.Uint32(c[48:]))
+	recordsOK := free >= chunkHeaderSize && free <= chunkSize &&
+		crc32.ChecksumIEEE(c[chunkHeaderSize:free]) == binary.LittleEndian.Uint32(c[52:])
 	sum := crc32.Update(crc32.ChecksumIEEE(c[:120]), crc32.IEEETable, c[128:chunkHeaderSize])
 	if want := binary.LittleEndian.Uint32(c[124:]); sum != want {
 		corrupt(0, 124, 0, fmt.Errorf("%w: chunk header crc32 %#08x, stored %#08x", ErrChecksum, sum, want))
-		return
+		if !recordsOK {
+			return
+		}
+		// The free space offset and records checksum agree with the
+		// records, so the damage is elsewhere in the header: read them.
 	}
 	first := binary.LittleEndian.Uint64(c[8:])
 	last := binary.LittleEndian.Uint64(c[16:])
@@ -127,12 +134,11 @@ func (d *decoder) decodeChunk(i int, off int64, res *chunkResult) {
 	res.valid = true
 	res.declared = int(last - first + 1)
 	lastRecOff := int(binary.LittleEndian.Uint32(c[44:]))
-	free := int(binary.LittleEndian.Uint32(c[48:]))
 	if free < chunkHeaderSize || free > chunkSize {
 		corrupt(0, 48, 0, fmt.Errorf("%w: free space offset %d", ErrTruncated, free))
 		free = chunkSize
-	} else if sum, want := crc32.ChecksumIEEE(c[chunkHeaderSize:free]), binary.LittleEndian.Uint32(c[52:]); sum != want {
-		corrupt(0, 52, 0, fmt.Errorf("%w: event records crc32 %#08x, stored %#08x", ErrChecksum, sum, want))
+	} else if !recordsOK {
+		corrupt(0, 52, 0, fmt.Errorf("%w: event records crc32 %#08x, stored %#08x", ErrChecksum, crc32.ChecksumIEEE(c[chunkHeaderSize:free]), binary.LittleEndian.Uint32(c[52:])))
 	}
 
 	clear(d.names)

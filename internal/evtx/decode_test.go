@@ -217,8 +217,24 @@ func TestCorruption(t *testing.T) {
 			want:    []CorruptError{{Offset: chunk1 + chunkHeaderSize, Chunk: 1, Err: ErrSignature}},
 		},
 		{
+			// The records checksum still vouches for the records.
 			name:    "chunk header",
 			corrupt: func(f []byte) { f[chunk1+60] ^= 0xff },
+			wantIDs: []uint64{1, 2, 3, 4, 5, 6},
+			want:    []CorruptError{{Offset: chunk1 + 124, Chunk: 1, Err: ErrChecksum}},
+		},
+		{
+			name:    "chunk free space offset",
+			corrupt: func(f []byte) { f[chunk1+48]-- },
+			wantIDs: []uint64{1, 2, 3},
+			want:    []CorruptError{{Offset: chunk1 + 124, Chunk: 1, Err: ErrChecksum}},
+		},
+		{
+			name: "chunk header and records",
+			corrupt: func(f []byte) {
+				f[chunk1+60] ^= 0xff
+				f[chunk1+recordOffsets(f[chunk1:])[1]+100] ^= 0xff
+			},
 			wantIDs: []uint64{1, 2, 3},
 			want:    []CorruptError{{Offset: chunk1 + 124, Chunk: 1, Err: ErrChecksum}},
 		},

@@ -81,6 +81,11 @@ type Options struct {
 	// OnError receives every *CorruptError (corrupt file header, chunk or
 	// record), in file order, from the goroutine that calls fn. Nil ignores
 	// them; they are counted in Stats.Corrupt either way.
+	//
+	// What is skipped: a record that does not parse; a chunk whose header
+	// fails its checksum unless the records checksum it holds still matches
+	// the records. When only the records checksum fails, the records that
+	// parse are still delivered (the damage may be in one value's text).
 	OnError func(error)
 }
 
