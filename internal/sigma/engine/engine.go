@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 
@@ -99,6 +100,11 @@ type scratch struct{ bits []uint64 }
 // New compiles the collection's rules and applies its filters. Rules and
 // filters that do not compile are reported (wrapping ErrCompile) and left
 // out; the rest work. The collection's own parse errors are not repeated.
+//
+// A filter applies to every loaded rule whose id or name it lists, whatever
+// its log source; the filter's own logsource is informational here.
+// Correlation rules are not run by the engine: the caller hands
+// coll.Correlations to internal/sigma/correlate, feeding it the matches.
 func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -157,6 +163,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 		for u := range c.unresolved {
 			cr.unresolved = append(cr.unresolved, u)
 		}
+		slices.Sort(cr.unresolved)
 		e.known[0][cr.ls.Product] = true
 		e.known[1][cr.ls.Category] = true
 		e.known[2][cr.ls.Service] = true
