@@ -41,6 +41,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/vigilsoc/vigil/internal/cli"
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/sigma/synth"
 )
@@ -60,7 +61,7 @@ const triggerRuleID = "c248c896-e412-4279-8c15-1c558067b6fa"
 type options struct {
 	corpus, bin, dataDir     string
 	serverURL, token, caFile string
-	tls, keep                bool
+	tls, keep, inProcess     bool
 	senders, batch           int
 	duration, phase2Duration time.Duration
 	rate, phase2Rate         float64
@@ -93,7 +94,8 @@ func main() {
 	flag.IntVar(&o.triggerEvery, "trigger-every", 5, "phase 1: one batch in this many carries a trigger event")
 	flag.IntVar(&o.phase2TriggerEvery, "phase2-trigger-every", 1, "phase 2: one batch in this many carries a trigger event")
 	flag.DurationVar(&o.poll, "poll", 20*time.Millisecond, "how often a pending trigger's alert is looked for (detection latency resolution)")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's CPU profile here (the server's own: use its pprof, if any)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile here (with -in-process it includes the server)")
+	flag.BoolVar(&o.inProcess, "in-process", false, "run the server inside this process (internal/cli.Main) instead of bin/vigil, to profile it with -cpuprofile")
 	flag.Parse()
 	if o.senders < 1 || o.batch < 2 || o.triggerEvery < 1 || o.phase2TriggerEvery < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench/ingest: -senders >= 1, -batch >= 2, -trigger-every >= 1 and -duration > 0 are required")
@@ -230,6 +232,8 @@ type server struct {
 	// then its exit status.
 	exited  chan struct{}
 	waitErr error
+	// cancel stops an in-process server.
+	cancel  context.CancelFunc
 	cleanup []func()
 }
 
@@ -262,6 +266,13 @@ func (w *bannerWatcher) Write(p []byte) (int, error) {
 }
 
 func (s *server) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+		}
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		select {
@@ -365,22 +376,38 @@ func startOrConnect(ctx context.Context, o options) (*server, error) {
 		args = append(args, "--insecure-http")
 		s.mode = "started " + o.bin + ", plain HTTP (--insecure-http), loopback"
 	}
-	s.cmd = exec.Command(o.bin, args...)
-	s.cmd.Env = append(os.Environ(), "VIGIL_ADMIN_TOKEN="+s.token)
-	s.cmd.Stderr = logf
 	// The banner's first line names the address; the whole banner goes to
 	// the log.
 	addr := make(chan string, 1)
-	s.cmd.Stdout = &bannerWatcher{log: logf, addr: addr}
+	banner := &bannerWatcher{log: logf, addr: addr}
 	t0 := time.Now()
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", o.bin, err)
-	}
 	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
+	if o.inProcess {
+		// The same server code, run by cli.Main in this process so that
+		// -cpuprofile sees where the server spends its time.
+		s.mode = strings.Replace(s.mode, "started "+o.bin, "in-process cli.Main server", 1)
+		os.Setenv("VIGIL_ADMIN_TOKEN", s.token)
+		sctx, cancel := context.WithCancel(context.Background())
+		s.cancel = cancel
+		go func() {
+			if code := cli.Main(sctx, args, cli.Stdio{In: strings.NewReader(""), Out: banner, Err: logf}); code != 0 {
+				s.waitErr = fmt.Errorf("exit code %d", code)
+			}
+			close(s.exited)
+		}()
+	} else {
+		s.cmd = exec.Command(o.bin, args...)
+		s.cmd.Env = append(os.Environ(), "VIGIL_ADMIN_TOKEN="+s.token)
+		s.cmd.Stderr = logf
+		s.cmd.Stdout = banner
+		if err := s.cmd.Start(); err != nil {
+			return nil, fmt.Errorf("starting %s: %w", o.bin, err)
+		}
+		go func() {
+			s.waitErr = s.cmd.Wait()
+			close(s.exited)
+		}()
+	}
 	select {
 	case s.base = <-addr:
 	case <-s.exited:
@@ -853,7 +880,11 @@ func (p *phaseResult) print(srv *server, targetRate float64, targetP99 time.Dura
 	if srv.cmd != nil {
 		row("server CPU", "%.1f s  (%.1f cores; %.1f µs per event)", p.serverCPU.Seconds(), p.serverCPU.Seconds()/p.elapsed.Seconds(), float64(p.serverCPU.Microseconds())/math.Max(1, float64(p.acked)))
 	}
-	row("load generator CPU", "%.1f s  (%.1f cores; %s sent)", p.clientCPU.Seconds(), p.clientCPU.Seconds()/p.elapsed.Seconds(), p.wireBytes)
+	label := "load generator CPU"
+	if srv.cancel != nil {
+		label = "process CPU (server + load generator)"
+	}
+	row(label, "%.1f s  (%.1f cores; %s sent)", p.clientCPU.Seconds(), p.clientCPU.Seconds()/p.elapsed.Seconds(), p.wireBytes)
 	row("load average at end", "%s  (at start %s)", loadavg(), p.loadAtStart)
 }
 
