@@ -297,19 +297,23 @@ func (c *compiler) compare(x store.Compare) error {
 }
 
 // freeText matches a value anywhere: the host or any field's value (by
-// searching the JSON text, so it may also match a field name).
+// searching the JSON text, so it may also match a field name). Equals means
+// contains here: free text is what an analyst types into a search box.
 func (c *compiler) freeText(x store.Compare, qerr func(error) error) error {
 	var pattern string
 	switch x.Op {
 	case store.OpExists:
 		c.b.WriteString("TRUE")
 		return nil
-	case store.OpEq, store.OpContains:
+	case store.OpEq, store.OpNe, store.OpContains:
 		pattern = "%" + likeEscape(jsonEscape(x.Value)) + "%"
 	case store.OpWildcard:
 		pattern = "%" + wildcardToLike(x.Value, jsonEscape) + "%"
 	default:
-		return qerr(errors.New("free text supports only equals, contains and wildcard"))
+		return qerr(errors.New("free text supports only equals, not equals, contains and wildcard"))
+	}
+	if x.Op == store.OpNe {
+		c.b.WriteString("NOT ")
 	}
 	c.b.WriteString(`COALESCE(host ILIKE ? ESCAPE '\' OR fields ILIKE ? ESCAPE '\', FALSE)`)
 	c.args = append(c.args, clean(pattern), clean(pattern))

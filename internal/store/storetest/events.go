@@ -324,6 +324,7 @@ func testFilters(t *testing.T, s store.EventStore) {
 		{"weird key", store.EventQuery{Where: cmp("weird/key~name", store.OpEq, "slash")}, func(i int, _ *event.Event) bool { return i == 6 }},
 		{"missing field", store.EventQuery{Where: cmp("NoSuchField", store.OpEq, "x")}, func(int, *event.Event) bool { return false }},
 		{"free text", store.EventQuery{Where: cmp("", store.OpContains, "githubusercontent")}, func(i int, _ *event.Event) bool { return isDNS(i) }},
+		{"free text ne", store.EventQuery{Where: cmp("", store.OpNe, "GITHUBUSERCONTENT")}, func(i int, _ *event.Event) bool { return !isDNS(i) }},
 		{"free text backslash", store.EventQuery{Where: cmp("", store.OpEq, `3CXDesktopApp\app2`)}, func(i int, _ *event.Event) bool { return !isDNS(i) && i%4 == 2 }},
 		{"free text wildcard", store.EventQuery{Where: cmp("", store.OpWildcard, `program files\3cx*app3`)}, func(i int, _ *event.Event) bool { return !isDNS(i) && i%4 == 3 && i != 7 }},
 		{"free text host", store.EventQuery{Where: cmp("", store.OpContains, "ws-02")}, func(i int, _ *event.Event) bool { return i%3 == 2 }},
