@@ -202,7 +202,9 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 			hi = e.Time
 		}
 	}
-	stored, err := s.storedIDs(ctx, fresh, lo, hi)
+	// DuckDB keeps microseconds: widen the bounds so a stored time, which
+	// lost its nanoseconds, still falls inside them.
+	stored, err := s.storedIDs(ctx, fresh, lo.Add(-time.Microsecond), hi.Add(time.Microsecond))
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: append: %w", err)
 	}

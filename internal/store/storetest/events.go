@@ -196,6 +196,15 @@ func testIdempotent(t *testing.T, s store.EventStore) {
 	if mustAppend(t, s, nil) != 0 {
 		t.Error("empty append stored something")
 	}
+	// Sub-microsecond times: a store that keeps less precision must still
+	// recognise the re-sent event.
+	ns := []*event.Event{{ID: "ns-1", Time: base.Add(999*time.Nanosecond + 7*time.Hour)}, {ID: "ns-2", Time: base.Add(7*time.Hour + time.Millisecond + 1)}}
+	if n := mustAppend(t, s, ns); n != 2 {
+		t.Errorf("nanosecond events stored %d, want 2", n)
+	}
+	if n := mustAppend(t, s, ns); n != 0 {
+		t.Errorf("re-sent nanosecond events stored %d, want 0", n)
+	}
 }
 
 func testRejectsInvalid(t *testing.T, s store.EventStore) {
