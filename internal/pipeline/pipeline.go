@@ -161,6 +161,10 @@ func (p *Pipeline) Submit(ctx context.Context, events []*event.Event) (Result, e
 		// The write may still complete; the sender retries and the ids
 		// make that harmless.
 		return Result{}, ctx.Err()
+	case <-p.done:
+		// Closing: the writer drains the queue, but whether this batch
+		// made it is not known here, so it is not acknowledged.
+		return Result{}, ErrClosed
 	}
 
 	n, err := p.raise(ctx, dets)

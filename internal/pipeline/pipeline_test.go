@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigilsoc/vigil/internal/detect"
+	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/sigma"
+	"github.com/vigilsoc/vigil/internal/store"
+	"github.com/vigilsoc/vigil/internal/store/duckdb"
+	"github.com/vigilsoc/vigil/internal/store/sqlite"
+)
+
+const rule = `title: Whoami
+id: 33333333-3333-4333-8333-333333333333
+logsource:
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\whoami.exe'
+  condition: selection
+level: low
+`
+
+type fixedDetector struct{ r *detect.Runner }
+
+func (f fixedDetector) Current() *detect.Runner { return f.r }
+
+func newPipeline(t *testing.T, cfg Config) (*Pipeline, store.EventStore, store.StateStore) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "s.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ev, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(dir, "e.duckdb"), Threads: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ev.Close() })
+	runner, errs, err := detect.New(detect.Config{Rules: sigma.ParseFile("r.yml", []byte(rule)), Explain: true})
+	if err != nil || len(errs) > 0 {
+		t.Fatal(err, errs)
+	}
+	cfg.Events, cfg.State, cfg.Detector = ev, st, fixedDetector{runner}
+	return New(cfg), ev, st
+}
+
+func proc(host, image string, sec int) *event.Event {
+	return &event.Event{
+		Time: time.Date(2023, 3, 29, 10, 0, sec, 0, time.UTC), Host: host,
+		Logsource: event.Logsource{Product: "windows", Category: "process_creation"},
+		Fields:    []event.Field{{Name: "Image", Value: event.S(image)}},
+	}
+}
+
+func TestContentID(t *testing.T) {
+	a, b := proc("h", `C:\a.exe`, 1), proc("h", `C:\a.exe`, 1)
+	if ContentID(a) != ContentID(b) {
+		t.Fatal("same content, different ids")
+	}
+	for name, other := range map[string]*event.Event{
+		"time":  proc("h", `C:\a.exe`, 2),
+		"host":  proc("h2", `C:\a.exe`, 1),
+		"field": proc("h", `C:\b.exe`, 1),
+	} {
+		if ContentID(other) == ContentID(a) {
+			t.Errorf("%s differs but the id is the same", name)
+		}
+	}
+	// Length-prefixing keeps field boundaries: "ab"+"c" is not "a"+"bc".
+	x := &event.Event{Fields: []event.Field{{Name: "ab", Value: event.S("c")}}}
+	y := &event.Event{Fields: []event.Field{{Name: "a", Value: event.S("bc")}}}
+	if ContentID(x) == ContentID(y) {
+		t.Error("field boundaries are not part of the id")
+	}
+}
+
+func TestSubmitStoresAndAlerts(t *testing.T) {
+	p, evs, st := newPipeline(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	batch := []*event.Event{proc("h1", `C:\Windows\whoami.exe`, 1), proc("h1", `C:\Windows\whoami.exe`, 2), proc("h2", `C:\x.exe`, 3)}
+	res, err := p.Submit(ctx, batch)
+	if err != nil || res.Accepted != 3 || res.Alerts != 1 {
+		t.Fatalf("Submit = %+v, %v", res, err)
+	}
+	page, err := st.ListAlerts(ctx, store.AlertFilter{})
+	if err != nil || len(page.Alerts) != 1 {
+		t.Fatalf("alerts %+v %v", page, err)
+	}
+	a := page.Alerts[0]
+	if a.Count != 2 || a.Host != "h1" || len(a.EventIDs) != 2 || !a.Time.Equal(batch[0].Time) || a.Level != "low" {
+		t.Errorf("merged alert = %+v", a)
+	}
+	stats, _ := evs.Stats(ctx)
+	if stats.Events != 3 {
+		t.Errorf("stored %d events", stats.Events)
+	}
+}
+
+func TestBackpressure(t *testing.T) {
+	// Run is not started, so the first batch waits in the queue holding its
+	// share of the in-flight budget.
+	p, _, _ := newPipeline(t, Config{MaxInFlight: 5})
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Submit(context.Background(), []*event.Event{proc("h", "a", 1), proc("h", "b", 2), proc("h", "c", 3)})
+		first <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.InFlight() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("first batch never became in flight (%d)", p.InFlight())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := p.Submit(context.Background(), []*event.Event{proc("h", "d", 4), proc("h", "e", 5), proc("h", "f", 6)}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("over budget: err = %v, want ErrBusy", err)
+	}
+	p.Close()
+	if err := <-first; err == nil {
+		t.Fatal("queued batch acknowledged although nothing wrote it")
+	}
+	if _, err := p.Submit(context.Background(), []*event.Event{proc("h", "g", 7)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}
