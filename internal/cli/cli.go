@@ -43,6 +43,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"detect", "run Sigma rules over EVTX and JSON-lines files", runDetect},
+		{"ingest", "send EVTX, JSON-lines and audit log files to a Vigil server", runIngest},
 		{"rules", "work with Sigma rules (check)", runRules},
 		{"server", "run the Vigil server: ingest, detection, storage, API", runServer},
 		{"version", "print the version", func(_ context.Context, _ []string, s Stdio) int {

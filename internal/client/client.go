@@ -356,7 +356,7 @@ func (c *Client) retryable(err error, idempotent bool) bool {
 		}
 		return ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, ErrDecode) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrDecode) || isCertErr(err) {
 		return false
 	}
 	if idempotent {
@@ -432,6 +432,19 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, newBody fun
 		return 0, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	return 0, nil
+}
+
+// isCertErr reports a server certificate that does not verify: a wrong CA
+// file or pin does not fix itself, so retrying would only hide it.
+func isCertErr(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+	)
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.Is(err, pki.ErrPinMismatch)
 }
 
 func isNetErr(err error) bool {
