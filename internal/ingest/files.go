@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vigilsoc/vigil/internal/event"
 	"github.com/vigilsoc/vigil/internal/evtx"
@@ -78,6 +79,9 @@ type Reader struct {
 	norm   *winevent.Normalizer
 	jsonl  *jsonl.Decoder
 	auditd *auditd.Decoder
+	// evtxDecoders keeps EVTX decoders (their buffers and name caches) for
+	// reuse across files; a decoder serves one file at a time.
+	evtxDecoders sync.Pool
 }
 
 // New returns a Reader.
@@ -101,7 +105,19 @@ func New(cfg Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{cfg: cfg, norm: norm, jsonl: jd, auditd: ad}, nil
+	r := &Reader{cfg: cfg, norm: norm, jsonl: jd, auditd: ad}
+	r.evtxDecoders.New = func() any {
+		pd := &pooledDecoder{}
+		pd.dec = evtx.NewDecoder(evtx.Options{Workers: cfg.EVTXWorkers, OnError: func(e error) { pd.onErr(e) }})
+		return pd
+	}
+	return r, nil
+}
+
+// pooledDecoder is an EVTX decoder whose error callback is set per file.
+type pooledDecoder struct {
+	dec   *evtx.Decoder
+	onErr func(error)
 }
 
 // FileStats says what was read from one file.
@@ -145,7 +161,10 @@ func (r *Reader) ReadFile(ctx context.Context, path string, fn func(*event.Event
 
 	if bytes.HasPrefix(head, []byte("ElfFile\x00")) {
 		st.Format = FormatEVTX
-		_, err := evtx.Decode(ctx, f, st.Bytes, evtx.Options{Workers: r.cfg.EVTXWorkers, OnError: onErr},
+		pd := r.evtxDecoders.Get().(*pooledDecoder)
+		defer r.evtxDecoders.Put(pd)
+		pd.onErr = onErr
+		_, err := pd.dec.Decode(ctx, f, st.Bytes,
 			func(rec *winevent.Record) error {
 				ev := r.norm.Normalize(rec)
 				ev.Source = path
