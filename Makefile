@@ -9,16 +9,21 @@ LDFLAGS := -s -w -X github.com/vigilsoc/vigil/internal/cli.Version=$(VERSION)
 VIGIL_CORPUS ?= $(abspath ../shared/corpus)
 export VIGIL_CORPUS
 
-.PHONY: all build run test test-short vet crosscheck bench fuzz clean
+.PHONY: all build run hunt-samples test test-short vet crosscheck bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
-# Runs Vigil. Until the server lands this runs detection over the shared EVTX
-# corpus with the shared Sigma rules, the quickest way to see the engine work.
+# Runs the server on embedded defaults (./vigil-data, https://127.0.0.1:8443),
+# with the SigmaHQ rules from the shared corpus when it is there.
+RULES ?= $(wildcard $(VIGIL_CORPUS)/sigma/rules)
 run: build
+	./$(BIN) server --data vigil-data $(if $(RULES),--rules $(RULES))
+
+# Hunts through the shared EVTX samples with the SigmaHQ Windows rules.
+hunt-samples: build
 	./$(BIN) detect --format table --rules $(VIGIL_CORPUS)/sigma/rules/windows $(VIGIL_CORPUS)/evtx
 
 # Everything CI runs: formatting, vet, all tests (corpus tests included when
