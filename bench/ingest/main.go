@@ -69,6 +69,7 @@ type options struct {
 	phase2TriggerEvery       int
 	poll                     time.Duration
 	cpuProfile               string
+	shape                    string
 }
 
 func main() {
@@ -86,6 +87,7 @@ func main() {
 	flag.StringVar(&o.token, "token", os.Getenv("VIGIL_ADMIN_TOKEN"), "API token for -server (default $VIGIL_ADMIN_TOKEN)")
 	flag.StringVar(&o.caFile, "ca-file", "", "CA certificate (PEM) for an HTTPS -server")
 	flag.IntVar(&o.senders, "senders", 4, "concurrent senders")
+	flag.StringVar(&o.shape, "shape", "normalised", "event JSON shape: normalised ({\"id\",\"time\",\"host\",\"logsource\",\"fields\"}) or flat (Sysmon fields at the top level)")
 	flag.IntVar(&o.batch, "batch", 2000, "events per batch")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "phase 1 length")
 	flag.Float64Var(&o.rate, "rate", 0, "phase 1 target events/s over all senders (0: as fast as acknowledged)")
@@ -97,6 +99,10 @@ func main() {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile here (with -in-process it includes the server)")
 	flag.BoolVar(&o.inProcess, "in-process", false, "run the server inside this process (internal/cli.Main) instead of bin/vigil, to profile it with -cpuprofile")
 	flag.Parse()
+	if o.shape != "normalised" && o.shape != "flat" {
+		fmt.Fprintf(os.Stderr, "bench/ingest: -shape %q: want normalised or flat\n", o.shape)
+		os.Exit(2)
+	}
 	if o.senders < 1 || o.batch < 2 || o.triggerEvery < 1 || o.phase2TriggerEvery < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench/ingest: -senders >= 1, -batch >= 2, -trigger-every >= 1 and -duration > 0 are required")
 		os.Exit(2)
@@ -184,13 +190,13 @@ func run(ctx context.Context, o options) error {
 	defer srv.stop()
 
 	fmt.Printf("%-40s %s (%s)\n", "server", srv.base, srv.mode)
-	row("senders x batch", "%d x %d events, gzip NDJSON (normalised Sysmon process creation 60%%, DNS query 25%%, network connection 15%%)", o.senders, o.batch)
+	row("senders x batch", "%d x %d events, gzip NDJSON, %s shape (Sysmon process creation 60%%, DNS query 25%%, network connection 15%%)", o.senders, o.batch, o.shape)
 	before, err := srv.storedTotal(ctx)
 	if err != nil {
 		return fmt.Errorf("counting stored events before the run: %w", err)
 	}
 
-	gen := newGenerator(time.Now())
+	gen := newGenerator(time.Now(), o.shape == "flat")
 	var phases []*phaseResult
 	p1 := runPhase(ctx, srv, gen, o, "phase 1", o.duration, o.rate, o.triggerEvery)
 	phases = append(phases, p1)
@@ -478,12 +484,13 @@ type generator struct {
 	seq      atomic.Int64
 	triggers atomic.Int64
 	now      time.Time
+	flat     bool
 }
 
-func newGenerator(now time.Time) *generator {
+func newGenerator(now time.Time, flat bool) *generator {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	g := &generator{runID: hex.EncodeToString(b), now: now.UTC()}
+	g := &generator{runID: hex.EncodeToString(b), now: now.UTC(), flat: flat}
 	const poolSize = 30_000
 	procs := synth.ProcessCreation(poolSize*60/100, 7)
 	hosts := map[string]bool{}
@@ -509,10 +516,29 @@ func newGenerator(now time.Time) *generator {
 		// retention or time-range default hides them.
 		ev.Time = g.now.Add(-time.Duration(i%60000) * time.Millisecond)
 		ev.ID = ""
-		b, _ := ev.MarshalJSON()
+		var b []byte
+		if flat {
+			// Sysmon's own field names at the top level, as a shipper
+			// that forwards EventData sends them; the server finds the
+			// log source from Channel and EventID, the time from UtcTime.
+			setField(ev, "UtcTime", event.S(ev.Time.Format("2006-01-02 15:04:05.000")))
+			b = event.MarshalFields(ev.Fields)
+		} else {
+			b, _ = ev.MarshalJSON()
+		}
 		g.pool = append(g.pool, b[1:])
 	}
 	return g
+}
+
+func setField(ev *event.Event, name string, v event.Value) {
+	for i := range ev.Fields {
+		if ev.Fields[i].Name == name {
+			ev.Fields[i].Value = v
+			return
+		}
+	}
+	ev.Fields = append(ev.Fields, event.Field{Name: name, Value: v})
 }
 
 var (
@@ -598,7 +624,14 @@ func (g *generator) trigger() ([]byte, string) {
 			{Name: "User", Value: event.S(`CORP\jdoe`)},
 		},
 	}
-	b, _ := ev.MarshalJSON()
+	var b []byte
+	if g.flat {
+		ev.Fields = append(ev.Fields, event.Field{Name: "UtcTime", Value: event.S(ev.Time.Format("2006-01-02 15:04:05.000"))})
+		b = event.MarshalFields(ev.Fields)
+		b = append([]byte(`{"id":"`+ev.ID+`",`), b[1:]...)
+	} else {
+		b, _ = ev.MarshalJSON()
+	}
 	return b, host
 }
 
