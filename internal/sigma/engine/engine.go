@@ -32,6 +32,14 @@ type Config struct {
 	Placeholders map[string][]string
 	// Logger receives a summary of what was compiled; nil discards it.
 	Logger *slog.Logger
+	// CategoryMatches reports whether a rule whose logsource names
+	// ruleCategory sees events of eventCategory (both lower-cased), for
+	// taxonomies where one rule category spans several event categories
+	// (registry_event covers registry_add, registry_delete, registry_set
+	// and registry_rename). nil means exact equality; equal categories
+	// always match whatever it says. It is called only when a new event
+	// log source is first routed, never per event.
+	CategoryMatches func(ruleCategory, eventCategory string) bool
 }
 
 // maxRoutes bounds the cache from an event's log source as written to its
@@ -46,6 +54,7 @@ type Engine struct {
 	rules  []*compiledRule
 	byRule map[*sigma.Rule]*compiledRule
 	logger *slog.Logger
+	catFn  func(ruleCategory, eventCategory string) bool
 
 	// known holds the lower-cased product, category and service values
 	// the rules name.
@@ -116,6 +125,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 		routes: map[event.Logsource]*route{},
 		canon:  map[event.Logsource]*route{},
 		known:  [3]map[string]bool{{}, {}, {}},
+		catFn:  cfg.CategoryMatches,
 	}
 	e.scratch.New = func() any { return &scratch{} }
 	var errs []sigma.FileError
@@ -316,14 +326,16 @@ func lowerLogsource(ls event.Logsource) event.Logsource {
 }
 
 // applies reports whether a rule with log source rule sees events from ev
-// (both lower-cased): every attribute the rule sets must equal the event's,
-// and an event with no log source at all is seen by every rule.
-func applies(rule, ev event.Logsource) bool {
+// (both lower-cased): every attribute the rule sets must equal the event's
+// (the category may instead be one catFn accepts), and an event with no log
+// source at all is seen by every rule.
+func applies(rule, ev event.Logsource, catFn func(string, string) bool) bool {
 	if ev.IsZero() {
 		return true
 	}
 	return (rule.Product == "" || rule.Product == ev.Product) &&
-		(rule.Category == "" || rule.Category == ev.Category) &&
+		(rule.Category == "" || rule.Category == ev.Category ||
+			(catFn != nil && ev.Category != otherValue && catFn(rule.Category, ev.Category))) &&
 		(rule.Service == "" || rule.Service == ev.Service)
 }
 
@@ -365,7 +377,7 @@ func (e *Engine) canonical(ls event.Logsource) event.Logsource {
 	if c.Product != "" && !e.known[0][c.Product] {
 		c.Product = otherValue
 	}
-	if c.Category != "" && !e.known[1][c.Category] {
+	if c.Category != "" && !e.knownCategory(c.Category) {
 		c.Category = otherValue
 	}
 	if c.Service != "" && !e.known[2][c.Service] {
@@ -374,12 +386,31 @@ func (e *Engine) canonical(ls event.Logsource) event.Logsource {
 	return c
 }
 
+// knownCategory reports whether some rule sees events of category cat
+// (lower-cased) by name: its own, or one the CategoryMatches function
+// relates to it. An event category only reachable through the function
+// must keep its name, or the rules naming its parent would not see it.
+func (e *Engine) knownCategory(cat string) bool {
+	if e.known[1][cat] {
+		return true
+	}
+	if e.catFn == nil || cat == otherValue {
+		return false
+	}
+	for rc := range e.known[1] {
+		if rc != "" && e.catFn(rc, cat) {
+			return true
+		}
+	}
+	return false
+}
+
 // buildRoute selects the rules that apply to an event log source and
 // builds one automaton per triggered field over their literals.
 func (e *Engine) buildRoute(ls event.Logsource) *route {
 	rt := &route{}
 	for _, r := range e.rules {
-		if applies(r.ls, ls) {
+		if applies(r.ls, ls, e.catFn) {
 			rt.rules = append(rt.rules, r)
 		}
 	}

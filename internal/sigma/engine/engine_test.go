@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,97 @@ func TestUnknownLogsourcesShareAnIndex(t *testing.T) {
 	}
 	if n := len(e.routes); n > maxRoutes {
 		t.Errorf("route cache grew to %d entries, past its bound %d", n, maxRoutes)
+	}
+}
+
+const registryRules = `
+title: Run key (registry_event)
+logsource: {product: windows, category: registry_event}
+detection:
+    sel:
+        TargetObject|contains: '\CurrentVersion\Run\'
+    condition: sel
+---
+title: Run key (registry_set)
+logsource: {product: windows, category: registry_set}
+detection:
+    sel:
+        TargetObject|contains: '\CurrentVersion\Run\'
+    condition: sel
+---
+title: Run key (any category)
+logsource: {product: windows}
+detection:
+    sel:
+        TargetObject|contains: '\CurrentVersion\Run\'
+    condition: sel
+`
+
+// registryParents is what fieldmap.Mappings.CategoryMatches says for the
+// Sysmon registry categories; the engine only sees the function.
+func registryParents(ruleCat, eventCat string) bool {
+	if ruleCat == eventCat {
+		return true
+	}
+	switch eventCat {
+	case "registry_add", "registry_delete", "registry_set", "registry_rename":
+		return ruleCat == "registry_event"
+	}
+	return false
+}
+
+func TestCategoryMatches(t *testing.T) {
+	coll := sigma.ParseFile("reg.yml", []byte(registryRules))
+	if len(coll.Errors) > 0 {
+		t.Fatal(sigma.ErrorList(coll.Errors))
+	}
+	ev := func(cat string) *event.Event {
+		return &event.Event{
+			Logsource: event.Logsource{Product: "windows", Category: cat},
+			Fields:    []event.Field{{Name: "TargetObject", Value: event.S(`HKLM\Software\Microsoft\Windows\CurrentVersion\Run\upd`)}},
+		}
+	}
+	titles := func(e *Engine, ev *event.Event) []string {
+		var out []string
+		e.Match(ev, func(r *sigma.Rule) { out = append(out, r.Title) })
+		return out
+	}
+	exact, errs := New(Config{}, coll)
+	if len(errs) > 0 {
+		t.Fatal(sigma.ErrorList(errs))
+	}
+	related, _ := New(Config{CategoryMatches: registryParents}, coll)
+	tests := []struct {
+		name string
+		e    *Engine
+		cat  string
+		want []string
+	}{
+		{"exact/registry_set", exact, "registry_set", []string{"Run key (registry_set)", "Run key (any category)"}},
+		{"exact/registry_event", exact, "registry_event", []string{"Run key (registry_event)", "Run key (any category)"}},
+		{"exact/registry_add", exact, "registry_add", []string{"Run key (any category)"}},
+		{"func/registry_set", related, "registry_set", []string{"Run key (registry_event)", "Run key (registry_set)", "Run key (any category)"}},
+		// registry_add is named by no rule: it must not fall into the
+		// shared index for unknown categories, which registry_event
+		// rules do not see.
+		{"func/registry_add", related, "Registry_Add", []string{"Run key (registry_event)", "Run key (any category)"}},
+		{"func/registry_event", related, "registry_event", []string{"Run key (registry_event)", "Run key (any category)"}},
+		{"func/process_creation", related, "process_creation", []string{"Run key (any category)"}},
+		{"func/unknown", related, "no_such_category", []string{"Run key (any category)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // the second call takes the cached route
+				if got := titles(tc.e, ev(tc.cat)); !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("matched %q, want %q", got, tc.want)
+				}
+			}
+			got, want := indexedMatch(tc.e, ev(tc.cat)), fullMatch(tc.e, ev(tc.cat))
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("index gave %v, full evaluation %v", got, want)
+			}
+		})
 	}
 }
