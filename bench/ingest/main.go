@@ -171,6 +171,30 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / ticks
 }
 
+// runqueueWait is how long the threads of a process have waited, runnable,
+// for a CPU (the second field of /proc/PID/task/TID/schedstat, summed over
+// the threads alive now). On a shared machine it tells a server that is
+// starved of CPU from one that is idle waiting on something else.
+func runqueueWait(pid int) time.Duration {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += n
+		}
+	}
+	return time.Duration(sum)
+}
+
 func run(ctx context.Context, o options) error {
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -299,6 +323,18 @@ func (s *server) cpu() time.Duration {
 		return 0
 	}
 	return procCPU(s.cmd.Process.Pid)
+}
+
+// waited is the started server's run-queue wait so far (see runqueueWait);
+// with -in-process it is this process's.
+func (s *server) waited() time.Duration {
+	switch {
+	case s.cmd != nil && s.cmd.Process != nil:
+		return runqueueWait(s.cmd.Process.Pid)
+	case s.cancel != nil:
+		return runqueueWait(os.Getpid())
+	}
+	return 0
 }
 
 func newClient(senders int, ca *x509.CertPool) *http.Client {
@@ -678,6 +714,7 @@ type phaseResult struct {
 	triggers               atomic.Int64
 	poll                   time.Duration
 	serverCPU, clientCPU   time.Duration
+	serverWait             time.Duration
 	wireBytes, loadAtStart string
 }
 
@@ -711,7 +748,7 @@ func runPhase(ctx context.Context, srv *server, gen *generator, o options, name 
 		wireBytes atomic.Int64
 		wg        sync.WaitGroup
 	)
-	srvCPU0, cliCPU0 := srv.cpu(), cpuTime()
+	srvCPU0, cliCPU0, wait0 := srv.cpu(), cpuTime(), srv.waited()
 	start := time.Now()
 	var interval time.Duration
 	if rate > 0 {
@@ -765,7 +802,7 @@ func runPhase(ctx context.Context, srv *server, gen *generator, o options, name 
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
-	res.serverCPU, res.clientCPU = srv.cpu()-srvCPU0, cpuTime()-cliCPU0
+	res.serverCPU, res.clientCPU, res.serverWait = srv.cpu()-srvCPU0, cpuTime()-cliCPU0, srv.waited()-wait0
 	res.acked, res.batches = acked.Load(), batches.Load()
 	res.wireBytes = fmt.Sprintf("%.1f MB gzip", float64(wireBytes.Load())/1e6)
 	close(triggers)
@@ -912,6 +949,9 @@ func (p *phaseResult) print(srv *server, targetRate float64, targetP99 time.Dura
 	row("detection latency p50/p99/max", "%s", text)
 	if srv.cmd != nil {
 		row("server CPU", "%.1f s  (%.1f cores; %.1f µs per event)", p.serverCPU.Seconds(), p.serverCPU.Seconds()/p.elapsed.Seconds(), float64(p.serverCPU.Microseconds())/math.Max(1, float64(p.acked)))
+	}
+	if p.serverWait > 0 {
+		row("server run-queue wait", "%.1f s  (%.1f threads on average runnable but not running: CPU starvation by other load)", p.serverWait.Seconds(), p.serverWait.Seconds()/p.elapsed.Seconds())
 	}
 	label := "load generator CPU"
 	if srv.cancel != nil {
