@@ -47,8 +47,10 @@ type Config struct {
 	Events  store.EventStore
 	State   store.StateStore
 	Rules   *rules.Manager
-	// Gatherer serves /metrics; nil serves none.
-	Gatherer prometheus.Gatherer
+	// Gatherer serves /metrics; nil serves none. Registerer receives the
+	// API's own metrics; nil registers none.
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
 	// MaxBodyBytes bounds an ingest request body as sent (compressed);
 	// default 64 MiB. MaxDecodedBytes bounds it decompressed; default 512 MiB.
 	MaxBodyBytes, MaxDecodedBytes int64
@@ -64,6 +66,8 @@ type API struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+	// rejectedLines counts NDJSON lines refused as malformed.
+	rejectedLines prometheus.Counter
 }
 
 // New returns the API.
@@ -83,7 +87,14 @@ func New(cfg Config) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		rejectedLines: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "vigil", Subsystem: "api", Name: "events_rejected_total",
+			Help: "Ingested lines rejected as malformed (reported to the sender by line number).",
+		})}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(a.rejectedLines)
+	}
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -70,6 +70,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 	)
 	reject := func(n int, msg string) {
 		nBad++
+		a.rejectedLines.Inc()
 		if len(rejected) < maxRejectedReported {
 			rejected = append(rejected, rejectedLine{Line: n, Error: msg})
 		}

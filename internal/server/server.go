@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxInFlight: cfg.MaxInFlight, Logger: log, Registerer: reg,
 	})
 	apiSrv := api.New(api.Config{
-		Ingest: pipe, Decoder: dec, Events: events, State: state, Rules: rulesMgr, Gatherer: reg, Logger: log,
+		Ingest: pipe, Decoder: dec, Events: events, State: state, Rules: rulesMgr, Gatherer: reg, Registerer: reg, Logger: log,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
