@@ -26,6 +26,7 @@ const (
 type node struct {
 	kind  nodeKind
 	field string
+	fid   int32 // field's id in the engine's fieldNames
 	m     *match.Matcher
 	kids  []*node
 	// runeLits are necessary literals derived here when the matcher gives
@@ -33,15 +34,16 @@ type node struct {
 	runeLits []string
 }
 
-// eval decides the node for one event.
-func (n *node) eval(ev *event.Event) bool {
+// eval decides the node for one event; pos is the event's field table
+// (fieldTable.resolve).
+func (n *node) eval(ev *event.Event, pos []int32) bool {
 	switch n.kind {
 	case nodeField:
-		v, ok := lookup(ev, n.field)
-		if !ok {
+		i := pos[n.fid]
+		if i < 0 {
 			return n.m.MatchesMissing()
 		}
-		return n.m.Match(v, ev)
+		return n.m.Match(ev.Fields[i].Value, ev)
 	case nodeKeyword:
 		for i := range ev.Fields {
 			if n.m.Match(ev.Fields[i].Value, ev) {
@@ -51,30 +53,30 @@ func (n *node) eval(ev *event.Event) bool {
 		return false
 	case nodeAnd:
 		for _, k := range n.kids {
-			if !k.eval(ev) {
+			if !k.eval(ev, pos) {
 				return false
 			}
 		}
 		return true
 	case nodeOr:
 		for _, k := range n.kids {
-			if k.eval(ev) {
+			if k.eval(ev, pos) {
 				return true
 			}
 		}
 		return false
 	case nodeNot:
-		return !n.kids[0].eval(ev)
+		return !n.kids[0].eval(ev, pos)
 	}
 	return false
 }
 
 // explain is eval that also records the fields whose items made the result
 // true; only the parts that decided a true result contribute.
-func (n *node) explain(ev *event.Event, out *[]string) bool {
+func (n *node) explain(ev *event.Event, pos []int32, out *[]string) bool {
 	switch n.kind {
 	case nodeField:
-		if n.eval(ev) {
+		if n.eval(ev, pos) {
 			*out = append(*out, n.field)
 			return true
 		}
@@ -91,7 +93,7 @@ func (n *node) explain(ev *event.Event, out *[]string) bool {
 	case nodeAnd:
 		mark := len(*out)
 		for _, k := range n.kids {
-			if !k.explain(ev, out) {
+			if !k.explain(ev, pos, out) {
 				*out = (*out)[:mark]
 				return false
 			}
@@ -100,37 +102,22 @@ func (n *node) explain(ev *event.Event, out *[]string) bool {
 	case nodeOr:
 		hit := false
 		for _, k := range n.kids {
-			if k.explain(ev, out) {
+			if k.explain(ev, pos, out) {
 				hit = true
 			}
 		}
 		return hit
 	case nodeNot:
-		return !n.kids[0].eval(ev)
+		return !n.kids[0].eval(ev, pos)
 	}
 	return false
-}
-
-// lookup finds a field the way Sigma field names are matched: the exact
-// name first, then without regard to ASCII case.
-func lookup(ev *event.Event, name string) (event.Value, bool) {
-	for i := range ev.Fields {
-		if ev.Fields[i].Name == name {
-			return ev.Fields[i].Value, true
-		}
-	}
-	for i := range ev.Fields {
-		if strings.EqualFold(ev.Fields[i].Name, name) {
-			return ev.Fields[i].Value, true
-		}
-	}
-	return event.Value{}, false
 }
 
 // compiler turns one detection into a node tree, collecting positioned errors.
 type compiler struct {
 	path         string
 	placeholders map[string][]string
+	fields       *fieldNames
 	errs         []sigma.FileError
 	unresolved   map[string]bool
 }
@@ -245,6 +232,7 @@ func (c *compiler) item(sel string, it sigma.FieldItem) *node {
 	}
 	n := &node{kind: kind, field: it.Field, m: m}
 	if kind == nodeField {
+		n.fid = c.fields.id(it.Field)
 		n.runeLits = unicodeLiterals(it)
 	}
 	return n

@@ -55,6 +55,7 @@ type Engine struct {
 	byRule map[*sigma.Rule]*compiledRule
 	logger *slog.Logger
 	catFn  func(ruleCategory, eventCategory string) bool
+	fields *fieldNames
 
 	// known holds the lower-cased product, category and service values
 	// the rules name.
@@ -98,13 +99,17 @@ type route struct {
 // fieldIndex finds, in one field's text, the literals that wake rules.
 type fieldIndex struct {
 	name string
+	fid  int32
 	lits *gramIndex
 	// patRules maps a pattern to the clauses it satisfies, each encoded
 	// as route position<<1 | clause number.
 	patRules [][]int32
 }
 
-type scratch struct{ bits []uint64 }
+type scratch struct {
+	bits   []uint64
+	fields fieldTable
+}
 
 // New compiles the collection's rules and applies its filters. Rules and
 // filters that do not compile are reported (wrapping ErrCompile) and left
@@ -126,6 +131,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 		canon:  map[event.Logsource]*route{},
 		known:  [3]map[string]bool{{}, {}, {}},
 		catFn:  cfg.CategoryMatches,
+		fields: newFieldNames(),
 	}
 	e.scratch.New = func() any { return &scratch{} }
 	var errs []sigma.FileError
@@ -133,7 +139,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 	// Filters first: each becomes "and not (filter)" on the rules it names.
 	filters := map[string][]*node{}
 	for _, f := range coll.Filters {
-		c := &compiler{path: f.Path, placeholders: cfg.Placeholders, unresolved: map[string]bool{}}
+		c := &compiler{path: f.Path, placeholders: cfg.Placeholders, fields: e.fields, unresolved: map[string]bool{}}
 		root := c.detection(f.Detection)
 		if len(c.errs) > 0 || root == nil {
 			if len(c.errs) == 0 {
@@ -149,7 +155,7 @@ func New(cfg Config, coll *sigma.Collection) (*Engine, []sigma.FileError) {
 	used := map[string]bool{}
 
 	for _, r := range coll.Rules {
-		c := &compiler{path: r.Path, placeholders: cfg.Placeholders, unresolved: map[string]bool{}}
+		c := &compiler{path: r.Path, placeholders: cfg.Placeholders, fields: e.fields, unresolved: map[string]bool{}}
 		root := c.detection(r.Detection)
 		if root == nil && len(c.errs) == 0 {
 			c.errorf(r.Line, 0, fmt.Errorf("%w: %q has no condition", ErrCompile, r.Title))
@@ -240,13 +246,14 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 	if cap(s.bits) < 2*rt.words {
 		s.bits = make([]uint64, 2*rt.words)
 	}
-	cand := rt.mark(ev, s.bits[:2*rt.words])
+	pos := s.fields.resolve(e.fields, ev)
+	cand := rt.mark(ev, pos, s.bits[:2*rt.words])
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
 			word &= word - 1
 			r := rt.rules[w<<6|b]
-			if r.root.eval(ev) {
+			if r.root.eval(ev, pos) {
 				fn(r.rule)
 			}
 		}
@@ -258,14 +265,14 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 // the hits on first clauses, with the always-evaluated rules, then those on
 // second clauses; the first half, returned, ends up holding the rules
 // whose every clause hit.
-func (rt *route) mark(ev *event.Event, bits []uint64) []uint64 {
+func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64) []uint64 {
 	cand, hit2 := bits[:rt.words], bits[rt.words:]
 	copy(cand, rt.always)
 	clear(hit2)
 	for i := range rt.fields {
 		fi := &rt.fields[i]
-		if v, ok := lookup(ev, fi.name); ok {
-			fi.scan(v, bits)
+		if p := pos[fi.fid]; p >= 0 {
+			fi.scan(ev.Fields[p].Value, bits)
 		}
 	}
 	for w := range cand {
@@ -307,7 +314,7 @@ func (e *Engine) Explain(r *sigma.Rule, ev *event.Event) []string {
 		return nil
 	}
 	var out []string
-	if !cr.written.explain(ev, &out) {
+	if !cr.written.explain(ev, e.fields.fieldsOf(ev), &out) {
 		return nil
 	}
 	seen := map[string]bool{}
@@ -456,7 +463,7 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 	}
 	for _, f := range order {
 		fp := byField[f]
-		rt.fields = append(rt.fields, fieldIndex{name: f, lits: newGramIndex(fp.pats), patRules: fp.rules})
+		rt.fields = append(rt.fields, fieldIndex{name: f, fid: e.fields.ids[f], lits: newGramIndex(fp.pats), patRules: fp.rules})
 	}
 	return rt
 }

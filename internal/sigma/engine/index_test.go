@@ -77,7 +77,7 @@ func fullMatch(e *Engine, ev *event.Event) []string {
 	var out []string
 	ls := lowerLogsource(ev.Logsource)
 	for _, r := range e.rules {
-		if applies(r.ls, ls, e.catFn) && r.written.eval(ev) {
+		if applies(r.ls, ls, e.catFn) && r.written.eval(ev, e.fields.fieldsOf(ev)) {
 			out = append(out, r.rule.Title)
 		}
 	}
