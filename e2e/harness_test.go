@@ -411,3 +411,10 @@ func fixture(parts ...string) string {
 	}
 	return abs
 }
+
+func decodeJSON(t *testing.T, raw []byte, out any) {
+	t.Helper()
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("decoding %s: %v", raw, err)
+	}
+}
