@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"strings"
-
-	"github.com/vigilsoc/vigil/internal/sigma/match"
-)
+import "strings"
 
 // gramIndex reports which of a set of literals occur in a text, ignoring
 // ASCII case. It is the engine's per-field prefilter.
@@ -15,21 +11,35 @@ import (
 // miss. Here each literal of four bytes or more is keyed by its rarest
 // four-byte window: the scan rolls a 32-bit window over the text and tests
 // a bitmap of a few kilobytes that stays in L1; only a set bit leads to
-// the table and a comparison of the full literal in place. Literals
-// shorter than four bytes, few and short, go to a small match.Automaton.
+// the table and a comparison of the full literal in place.
+//
+// Literals of two and three bytes are keyed by their last two bytes, tested
+// in a direct 64-kilobit bitmap in the same pass; most are non-ASCII runes
+// (homoglyph and emoji rules), whose bytes never occur in ASCII text, so
+// they cost one well-predicted test per byte instead of a second pass with
+// an automaton. One-byte literals are found with strings.IndexByte.
 type gramIndex struct {
+	// lower is ASCII lower-casing as a table: the branch in lowerByte is
+	// mispredicted on mixed-case text (upper-case hex in hashes costs
+	// several times as much per byte as lower-case).
+	lower [256]byte
 	bloom []uint64
 	shift uint32 // hash >> shift indexes the bloom bitmap
-	// slots is an open-addressing table from window to its entries
-	// (entries[start:end]); end == 0 marks a free slot. A Go map costs
-	// more per probe and scatters the entries.
+	long  gramTable
+	nkeys int
+
+	pairs     *[1 << 10]uint64 // bit per last-two-bytes key; nil when none
+	pairTable gramTable
+	ones      []gramEntry // one-byte literals
+}
+
+// gramTable is an open-addressing table from a window key to its entries
+// (entries[start:end]); end == 0 marks a free slot. A Go map costs more per
+// probe and scatters the entries.
+type gramTable struct {
 	slots   []gramSlot
 	tshift  uint32
 	entries []gramEntry
-	nkeys   int
-
-	short     *match.Automaton
-	shortLits []int32 // short automaton pattern -> literal
 }
 
 type gramSlot struct{ key, start, end uint32 }
@@ -44,65 +54,86 @@ const gramLen = 4
 
 func newGramIndex(lits []string) *gramIndex {
 	g := &gramIndex{}
-	byKey := map[uint32][]gramEntry{}
-	var keys []uint32
-	var short []string
+	for c := range g.lower {
+		g.lower[c] = lowerByte(byte(c))
+	}
+	long, pairs := map[uint32][]gramEntry{}, map[uint32][]gramEntry{}
+	var longKeys, pairKeys []uint32
 	for i, l := range lits {
 		l = lowerASCII(l)
-		if len(l) < gramLen {
-			short = append(short, l)
-			g.shortLits = append(g.shortLits, int32(i))
-			continue
+		switch {
+		case len(l) == 0:
+			// The engine never indexes "": it would match every text.
+		case len(l) == 1:
+			g.ones = append(g.ones, gramEntry{lit: l, idx: int32(i)})
+		case len(l) < gramLen:
+			off := len(l) - 2
+			k := uint32(l[off])<<8 | uint32(l[off+1])
+			if _, ok := pairs[k]; !ok {
+				pairKeys = append(pairKeys, k)
+			}
+			pairs[k] = append(pairs[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
+		default:
+			off := rarestWindow(l)
+			k := gramKey(l[off : off+gramLen])
+			if _, ok := long[k]; !ok {
+				longKeys = append(longKeys, k)
+			}
+			long[k] = append(long[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
 		}
-		off := rarestWindow(l)
-		k := gramKey(l[off : off+gramLen])
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-		byKey[k] = append(byKey[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
 	}
-	if len(short) > 0 {
-		g.short = match.NewAutomaton(short)
-	}
-	g.nkeys = len(keys)
+	g.nkeys = len(longKeys)
 	// About 32 bits per key keeps false positives near 3% of positions.
 	bits := uint32(10)
-	for (1<<bits) < 32*len(keys) && bits < 20 {
+	for (1<<bits) < 32*len(longKeys) && bits < 20 {
 		bits++
 	}
 	g.bloom = make([]uint64, (1<<bits)/64)
 	g.shift = 32 - bits
-	tbits := uint32(4)
-	for (1 << tbits) < 2*len(keys) {
-		tbits++
-	}
-	g.slots = make([]gramSlot, 1<<tbits)
-	g.tshift = 32 - tbits
-	mask := uint32(len(g.slots) - 1)
-	for _, k := range keys {
+	for _, k := range longKeys {
 		h := gramHash(k) >> g.shift
 		g.bloom[h>>6] |= 1 << (h & 63)
-		start := uint32(len(g.entries))
-		g.entries = append(g.entries, byKey[k]...)
-		i := gramHash(k) >> g.tshift
-		for g.slots[i].end != 0 {
-			i = (i + 1) & mask
+	}
+	g.long.build(long, longKeys)
+	if len(pairKeys) > 0 {
+		g.pairs = new([1 << 10]uint64)
+		for _, k := range pairKeys {
+			g.pairs[k>>6] |= 1 << (k & 63)
 		}
-		g.slots[i] = gramSlot{key: k, start: start, end: uint32(len(g.entries))}
+		g.pairTable.build(pairs, pairKeys)
 	}
 	return g
 }
 
+func (t *gramTable) build(byKey map[uint32][]gramEntry, keys []uint32) {
+	tbits := uint32(4)
+	for (1 << tbits) < 2*len(keys) {
+		tbits++
+	}
+	t.slots = make([]gramSlot, 1<<tbits)
+	t.tshift = 32 - tbits
+	mask := uint32(len(t.slots) - 1)
+	for _, k := range keys {
+		start := uint32(len(t.entries))
+		t.entries = append(t.entries, byKey[k]...)
+		i := gramHash(k) >> t.tshift
+		for t.slots[i].end != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = gramSlot{key: k, start: start, end: uint32(len(t.entries))}
+	}
+}
+
 // lookup returns the entries whose window is k.
-func (g *gramIndex) lookup(k uint32) []gramEntry {
-	mask := uint32(len(g.slots) - 1)
-	for i := gramHash(k) >> g.tshift; ; i = (i + 1) & mask {
-		s := &g.slots[i]
+func (t *gramTable) lookup(k uint32) []gramEntry {
+	mask := uint32(len(t.slots) - 1)
+	for i := gramHash(k) >> t.tshift; ; i = (i + 1) & mask {
+		s := &t.slots[i]
 		if s.end == 0 {
 			return nil
 		}
 		if s.key == k {
-			return g.entries[s.start:s.end]
+			return t.entries[s.start:s.end]
 		}
 	}
 }
@@ -178,44 +209,77 @@ func byteCommonness(c byte) int {
 // scan calls fn with the index of each literal found in s (possibly more
 // than once). It does not allocate.
 func (g *gramIndex) scan(s string, fn func(lit int)) {
-	if g.short != nil {
-		sl := g.shortLits
-		g.short.Scan(s, func(p int) { fn(int(sl[p])) })
+	for i := range g.ones {
+		e := &g.ones[i]
+		c := e.lit[0]
+		if strings.IndexByte(s, c) >= 0 || (c-'a' < 26 && strings.IndexByte(s, c-'a'+'A') >= 0) {
+			fn(int(e.idx))
+		}
 	}
-	if g.nkeys == 0 || len(s) < gramLen {
+	if g.nkeys == 0 && g.pairs == nil {
 		return
 	}
-	bloom, shift := g.bloom, g.shift
+	lower := &g.lower
 	var k uint32
-	for i := 0; i < len(s); i++ {
-		k = k<<8 | uint32(lowerByte(s[i]))
-		if i < gramLen-1 {
-			continue
+	n := min(len(s), gramLen-1)
+	for i := 0; i < n; i++ {
+		k = k<<8 | uint32(lower[s[i]])
+		if i > 0 && g.pairs != nil {
+			g.pairAt(s, i, k, fn)
+		}
+	}
+	if g.nkeys == 0 {
+		for i := n; i < len(s); i++ {
+			k = k<<8 | uint32(lower[s[i]])
+			g.pairAt(s, i, k, fn)
+		}
+		return
+	}
+	bloom, shift, pairs := g.bloom, g.shift, g.pairs
+	for i := n; i < len(s); i++ {
+		k = k<<8 | uint32(lower[s[i]])
+		if pairs != nil {
+			if p := k & 0xffff; pairs[p>>6]&(1<<(p&63)) != 0 {
+				g.pairAt(s, i, k, fn)
+			}
 		}
 		h := gramHash(k) >> shift
 		if bloom[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		start := i + 1 - gramLen
-		es := g.lookup(k)
-		for i := range es {
-			e := &es[i]
-			ls := start - int(e.off)
-			if ls < 0 || ls+len(e.lit) > len(s) {
-				continue
-			}
-			if equalFoldASCII(s[ls:ls+len(e.lit)], e.lit) {
-				fn(int(e.idx))
-			}
+		g.check(g.long.lookup(k), s, i+1-gramLen, fn)
+	}
+}
+
+// pairAt reports the two- and three-byte literals ending at s[i], whose
+// last two bytes are the low half of k.
+func (g *gramIndex) pairAt(s string, i int, k uint32, fn func(lit int)) {
+	p := k & 0xffff
+	if g.pairs[p>>6]&(1<<(p&63)) == 0 {
+		return
+	}
+	g.check(g.pairTable.lookup(p), s, i-1, fn)
+}
+
+// check compares the entries whose window starts at s[start:] in place.
+func (g *gramIndex) check(es []gramEntry, s string, start int, fn func(lit int)) {
+	for i := range es {
+		e := &es[i]
+		ls := start - int(e.off)
+		if ls < 0 || ls+len(e.lit) > len(s) {
+			continue
+		}
+		if equalFoldASCII(&g.lower, s[ls:ls+len(e.lit)], e.lit) {
+			fn(int(e.idx))
 		}
 	}
 }
 
 // equalFoldASCII compares text with a lower-cased literal, folding ASCII
 // letters only (other bytes must be equal).
-func equalFoldASCII(text, lit string) bool {
+func equalFoldASCII(lower *[256]byte, text, lit string) bool {
 	for i := 0; i < len(lit); i++ {
-		if lowerByte(text[i]) != lit[i] {
+		if lower[text[i]] != lit[i] {
 			return false
 		}
 	}
