@@ -481,6 +481,9 @@ func parseRetryAfter(s string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if n, err := strconv.Atoi(s); err == nil {
+		if n > int(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
 		d = time.Duration(n) * time.Second
 	} else if t, err := http.ParseTime(s); err == nil {
 		d = t.Sub(now)
