@@ -248,8 +248,10 @@ func TestAuth(t *testing.T) {
 }
 
 func TestIngestCommand(t *testing.T) {
-	s := startServer(t, serverOpts{Rules: []string{fixture("rules")}})
+	// The data directory has the default name, so that `vigil ingest` run
+	// beside it finds the CA and the admin token by itself.
 	dir := t.TempDir()
+	s := startServer(t, serverOpts{Data: filepath.Join(dir, "vigil-data"), Rules: []string{fixture("rules")}})
 	file := filepath.Join(dir, "one.jsonl")
 	var lines []string
 	for i := range 50 {
@@ -324,9 +326,15 @@ func TestIngestCommand(t *testing.T) {
 		t.Errorf("missing input: exit %d, %+v", code, c)
 	}
 
+	// Beside a local server's data directory, no token or CA is needed.
+	code, out, errOut := runVigilIn(t, dir, "ingest", "--server", s.URL, "--json", "--progress", file)
+	if code != 0 || !strings.Contains(out, `"accepted":50`) {
+		t.Errorf("defaults from ./vigil-data: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+
 	// A token that may not ingest stops the run with exit 1 and says why.
 	_, viewer := s.createToken(t, "viewer", "viewer")
-	code, out, errOut := runVigil(t, "ingest", "--server", s.URL, "--token", viewer, "--ca-file", s.CAFile, file)
+	code, out, errOut = runVigil(t, "ingest", "--server", s.URL, "--token", viewer, "--ca-file", s.CAFile, file)
 	if code != 1 || !strings.Contains(errOut, "forbidden") {
 		t.Errorf("viewer token: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}

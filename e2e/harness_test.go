@@ -391,7 +391,14 @@ func tail(s string, n int) string {
 // runVigil runs the binary to completion and returns its exit code and output.
 func runVigil(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runVigilIn(t, "", args...)
+}
+
+// runVigilIn runs the binary in the working directory dir.
+func runVigilIn(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), vigilBin, args...)
+	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Env = append(os.Environ(), "VIGIL_TOKEN=")
