@@ -115,12 +115,13 @@ func BenchmarkProcessCreationPrefilter(b *testing.B) {
 	rt := e.route(evs[0].Logsource)
 	bits := make([]uint64, 2*rt.words)
 	var tab fieldTable
+	var buf []byte
 	b.ReportAllocs()
 	i := 0
 	cpu0 := cpuTime()
 	for b.Loop() {
 		ev := evs[i]
-		rt.mark(ev, tab.resolve(e.fields, ev), bits)
+		rt.mark(ev, tab.resolve(e.fields, ev), bits, &buf)
 		i++
 		if i == len(evs) {
 			i = 0

@@ -108,6 +108,7 @@ type fieldIndex struct {
 
 type scratch struct {
 	bits   []uint64
+	lower  []byte // a field's text lowered for the prefilter
 	fields fieldTable
 }
 
@@ -247,7 +248,7 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 		s.bits = make([]uint64, 2*rt.words)
 	}
 	pos := s.fields.resolve(e.fields, ev)
-	cand := rt.mark(ev, pos, s.bits[:2*rt.words])
+	cand := rt.mark(ev, pos, s.bits[:2*rt.words], &s.lower)
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
@@ -265,14 +266,14 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 // the hits on first clauses, with the always-evaluated rules, then those on
 // second clauses; the first half, returned, ends up holding the rules
 // whose every clause hit.
-func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64) []uint64 {
+func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, buf *[]byte) []uint64 {
 	cand, hit2 := bits[:rt.words], bits[rt.words:]
 	copy(cand, rt.always)
 	clear(hit2)
 	for i := range rt.fields {
 		fi := &rt.fields[i]
 		if p := pos[fi.fid]; p >= 0 {
-			fi.scan(ev.Fields[p].Value, bits)
+			fi.scan(ev.Fields[p].Value, bits, buf)
 		}
 	}
 	for w := range cand {
@@ -285,10 +286,10 @@ func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64) []uint64 {
 // scan marks the clauses satisfied by literals in v's text; a list's
 // items are scanned one by one, as matchers match a list when any item
 // matches. bits holds the first-clause bitset then the second-clause one.
-func (fi *fieldIndex) scan(v event.Value, bits []uint64) {
+func (fi *fieldIndex) scan(v event.Value, bits []uint64, buf *[]byte) {
 	if v.Kind == event.List {
 		for _, it := range v.Items {
-			fi.scan(it, bits)
+			fi.scan(it, bits, buf)
 		}
 		return
 	}
@@ -297,7 +298,8 @@ func (fi *fieldIndex) scan(v event.Value, bits []uint64) {
 	}
 	pr := fi.patRules
 	words := len(bits) / 2
-	fi.lits.scan(v.Str, func(p int) {
+	*buf = lowerInto(*buf, v.Str)
+	fi.lits.scanLower(*buf, func(p int) {
 		for _, code := range pr[p] {
 			ri := int(code >> 1)
 			bits[int(code&1)*words+(ri>>6)] |= 1 << (uint(ri) & 63)

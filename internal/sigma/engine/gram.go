@@ -1,6 +1,10 @@
 package engine
 
-import "strings"
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+)
 
 // gramIndex reports which of a set of literals occur in a text, ignoring
 // ASCII case. It is the engine's per-field prefilter.
@@ -19,10 +23,6 @@ import "strings"
 // they cost one well-predicted test per byte instead of a second pass with
 // an automaton. One-byte literals are found with strings.IndexByte.
 type gramIndex struct {
-	// lower is ASCII lower-casing as a table: the branch in lowerByte is
-	// mispredicted on mixed-case text (upper-case hex in hashes costs
-	// several times as much per byte as lower-case).
-	lower [256]byte
 	bloom []uint64
 	shift uint32 // hash >> shift indexes the bloom bitmap
 	long  gramTable
@@ -54,9 +54,6 @@ const gramLen = 4
 
 func newGramIndex(lits []string) *gramIndex {
 	g := &gramIndex{}
-	for c := range g.lower {
-		g.lower[c] = lowerByte(byte(c))
-	}
 	long, pairs := map[uint32][]gramEntry{}, map[uint32][]gramEntry{}
 	var longKeys, pairKeys []uint32
 	for i, l := range lits {
@@ -207,37 +204,66 @@ func byteCommonness(c byte) int {
 }
 
 // scan calls fn with the index of each literal found in s (possibly more
-// than once). It does not allocate.
+// than once). It allocates a buffer for the lowered text: the engine uses
+// scanLower with a reused one.
 func (g *gramIndex) scan(s string, fn func(lit int)) {
+	g.scanLower(lowerInto(nil, s), fn)
+}
+
+// lowerInto writes s with its ASCII letters lower-cased into dst's
+// storage, growing it if needed, eight bytes at a time: lowering once lets
+// the scan and the literal checks compare bytes as they are.
+func lowerInto(dst []byte, s string) []byte {
+	if cap(dst) < len(s) {
+		dst = make([]byte, len(s), len(s)+len(s)/2)
+	}
+	dst = dst[:len(s)]
+	copy(dst, s)
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		x := binary.LittleEndian.Uint64(dst[i:])
+		const ones = 0x0101010101010101
+		h := x & (0x7f * ones)
+		// High bit of each byte: its low seven bits are >= 'A', and not
+		// > 'Z', and the byte itself is ASCII.
+		upper := (h + (0x80-'A')*ones) &^ (h + (0x80-'Z'-1)*ones) &^ x & (0x80 * ones)
+		binary.LittleEndian.PutUint64(dst[i:], x|upper>>2)
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = lowerByte(dst[i])
+	}
+	return dst
+}
+
+// scanLower is scan over text already lowered by lowerInto. It does not
+// allocate.
+func (g *gramIndex) scanLower(s []byte, fn func(lit int)) {
 	for i := range g.ones {
-		e := &g.ones[i]
-		c := e.lit[0]
-		if strings.IndexByte(s, c) >= 0 || (c-'a' < 26 && strings.IndexByte(s, c-'a'+'A') >= 0) {
-			fn(int(e.idx))
+		if bytes.IndexByte(s, g.ones[i].lit[0]) >= 0 {
+			fn(int(g.ones[i].idx))
 		}
 	}
 	if g.nkeys == 0 && g.pairs == nil {
 		return
 	}
-	lower := &g.lower
 	var k uint32
 	n := min(len(s), gramLen-1)
 	for i := 0; i < n; i++ {
-		k = k<<8 | uint32(lower[s[i]])
+		k = k<<8 | uint32(s[i])
 		if i > 0 && g.pairs != nil {
 			g.pairAt(s, i, k, fn)
 		}
 	}
 	if g.nkeys == 0 {
 		for i := n; i < len(s); i++ {
-			k = k<<8 | uint32(lower[s[i]])
+			k = k<<8 | uint32(s[i])
 			g.pairAt(s, i, k, fn)
 		}
 		return
 	}
 	bloom, shift, pairs := g.bloom, g.shift, g.pairs
 	for i := n; i < len(s); i++ {
-		k = k<<8 | uint32(lower[s[i]])
+		k = k<<8 | uint32(s[i])
 		if pairs != nil {
 			if p := k & 0xffff; pairs[p>>6]&(1<<(p&63)) != 0 {
 				g.pairAt(s, i, k, fn)
@@ -253,7 +279,7 @@ func (g *gramIndex) scan(s string, fn func(lit int)) {
 
 // pairAt reports the two- and three-byte literals ending at s[i], whose
 // last two bytes are the low half of k.
-func (g *gramIndex) pairAt(s string, i int, k uint32, fn func(lit int)) {
+func (g *gramIndex) pairAt(s []byte, i int, k uint32, fn func(lit int)) {
 	p := k & 0xffff
 	if g.pairs[p>>6]&(1<<(p&63)) == 0 {
 		return
@@ -262,26 +288,15 @@ func (g *gramIndex) pairAt(s string, i int, k uint32, fn func(lit int)) {
 }
 
 // check compares the entries whose window starts at s[start:] in place.
-func (g *gramIndex) check(es []gramEntry, s string, start int, fn func(lit int)) {
+func (g *gramIndex) check(es []gramEntry, s []byte, start int, fn func(lit int)) {
 	for i := range es {
 		e := &es[i]
 		ls := start - int(e.off)
 		if ls < 0 || ls+len(e.lit) > len(s) {
 			continue
 		}
-		if equalFoldASCII(&g.lower, s[ls:ls+len(e.lit)], e.lit) {
+		if string(s[ls:ls+len(e.lit)]) == e.lit {
 			fn(int(e.idx))
 		}
 	}
-}
-
-// equalFoldASCII compares text with a lower-cased literal, folding ASCII
-// letters only (other bytes must be equal).
-func equalFoldASCII(lower *[256]byte, text, lit string) bool {
-	for i := 0; i < len(lit); i++ {
-		if lower[text[i]] != lit[i] {
-			return false
-		}
-	}
-	return true
 }

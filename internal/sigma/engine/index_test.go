@@ -153,3 +153,18 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocated %.1f times per non-matching event", allocs)
 	}
 }
+
+func TestLowerInto(t *testing.T) {
+	var all []byte
+	for c := range 256 {
+		all = append(all, byte(c))
+	}
+	texts := []string{"", "A", "Hello, World! @[`{", string(all), "ÀÉ Z@[ az AZ \xff\x80\xc0\xdaQ", strings.Repeat("MiXeD@Zz[", 7)}
+	var buf []byte
+	for _, s := range texts {
+		buf = lowerInto(buf, s)
+		if got, want := string(buf), asciiLower(s); got != want {
+			t.Errorf("lowerInto(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
