@@ -216,10 +216,10 @@ type ingestCounts struct {
 	EventsPerSec   float64 `json:"events_per_second"`
 }
 
-func ingestMain(ctx context.Context, o ingestOptions, c *client.Client, inputs []string, s Stdio) int {
+func ingestMain(parent context.Context, o ingestOptions, c *client.Client, inputs []string, s Stdio) int {
 	start := time.Now()
 	// A batch that cannot be delivered stops the run (see the workers).
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 
 	var errMu sync.Mutex
@@ -345,6 +345,10 @@ func ingestMain(ctx context.Context, o ingestOptions, c *client.Client, inputs [
 	} else {
 		fmt.Fprintf(s.Out, "%d files, %d events read; %d accepted, %d rejected, %d bad lines, %d not delivered; %d alerts; %s, %.0f events/s\n",
 			n.Files, n.Events, n.Accepted, n.Rejected, n.BadLines, n.Undelivered, n.Alerts, elapsed.Round(time.Millisecond), n.EventsPerSec)
+	}
+	if parent.Err() != nil {
+		fmt.Fprintf(s.Err, "vigil ingest: interrupted; %d events not delivered (running again sends them, and nothing twice)\n", n.Undelivered)
+		return exitFail
 	}
 	if cause := context.Cause(ctx); cause != nil {
 		fmt.Fprintf(s.Err, "vigil ingest: stopped: %v\n", cause)

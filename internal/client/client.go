@@ -197,7 +197,38 @@ type Rejected struct {
 // server stores each event once. It retries as Config says; the error of a
 // batch that was never acknowledged is the last one seen, wrapped with the
 // context's error when the context ended first.
+//
+// A batch the server finds too large (413) is split in halves, sent one
+// after the other, and the answers merged, with rejected line numbers
+// still counted from the start of events.
 func (c *Client) PostEvents(ctx context.Context, events []*event.Event) (Result, error) {
+	res, err := c.postBatch(ctx, events)
+	var ae *APIError
+	if len(events) < 2 || !errors.As(err, &ae) || ae.Status != http.StatusRequestEntityTooLarge {
+		return res, err
+	}
+	half := len(events) / 2
+	c.log.Info("batch too large for the server; splitting", "events", len(events))
+	first, err := c.PostEvents(ctx, events[:half])
+	if err != nil {
+		return first, err
+	}
+	second, err := c.PostEvents(ctx, events[half:])
+	merged := Result{
+		Accepted: first.Accepted + second.Accepted,
+		Alerts:   first.Alerts + second.Alerts,
+		Rejected: first.Rejected,
+	}
+	for _, r := range second.Rejected {
+		if r.Line > 0 {
+			r.Line += half
+		}
+		merged.Rejected = append(merged.Rejected, r)
+	}
+	return merged, err
+}
+
+func (c *Client) postBatch(ctx context.Context, events []*event.Event) (Result, error) {
 	if len(events) == 0 {
 		return Result{Rejected: []Rejected{}}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -116,7 +117,8 @@ func TestPostEventsRetries(t *testing.T) {
 		{"bad request is final", []int{400}, 0, 400, 1},
 		{"unauthorized is final", []int{401}, 0, 401, 1},
 		{"forbidden is final", []int{403}, 0, 403, 1},
-		{"too large is final", []int{413}, 0, 413, 1},
+		{"too large splits the batch", []int{413}, 0, 0, 3},
+		{"too large single event is final", []int{413, 413}, 0, 413, 2},
 		{"max retries", []int{503, 503, 503, 503}, 2, 503, 3},
 		{"no retries", []int{503}, -1, 503, 1},
 	}
@@ -135,7 +137,7 @@ func TestPostEventsRetries(t *testing.T) {
 				if err != nil {
 					t.Fatalf("PostEvents: %v", err)
 				}
-				if res.Accepted != 3 || res.Alerts != 1 || res.Rejected == nil {
+				if res.Accepted != 3 || res.Alerts < 1 || res.Rejected == nil {
 					t.Errorf("result = %+v", res)
 				}
 				return
@@ -189,6 +191,60 @@ func TestPostEventsSameIDsOnRetry(t *testing.T) {
 	h := fs.headers[0]
 	if h.Get("Authorization") != "Bearer tok" || h.Get("Content-Type") != "application/x-ndjson" {
 		t.Errorf("headers = %v", h)
+	}
+}
+
+// TestPostEventsSplitsTooLarge: a server that takes at most 3 lines per
+// request still gets every event, and rejected lines keep their numbers
+// within the whole batch.
+func TestPostEventsSplitsTooLarge(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		var lines []string
+		sc := bufio.NewScanner(zr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		mu.Lock()
+		sizes = append(sizes, len(lines))
+		mu.Unlock()
+		if len(lines) > 3 {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			io.WriteString(w, `{"error":{"code":"payload_too_large","message":"split the batch"}}`)
+			return
+		}
+		// Reject the event whose N field is 5, by its line in this request.
+		var rej []Rejected
+		for i, l := range lines {
+			if strings.Contains(l, `"N":5`) {
+				rej = append(rej, Rejected{Line: i + 1, Error: "five"})
+			}
+		}
+		json.NewEncoder(w).Encode(Result{Accepted: len(lines) - len(rej), Rejected: rej, Alerts: 1})
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, nil)
+	res, err := c.PostEvents(t.Context(), testEvents(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 9 || len(res.Rejected) != 1 || res.Rejected[0].Line != 6 {
+		t.Errorf("result = %+v, want 9 accepted and line 6 rejected; request sizes %v", res, sizes)
+	}
+	sent := 0
+	for _, n := range sizes {
+		if n <= 3 {
+			sent += n
+		}
+	}
+	if sent != 10 {
+		t.Errorf("accepted requests carried %d events, want 10 (sizes %v)", sent, sizes)
 	}
 }
 
@@ -362,6 +418,7 @@ func TestTLS(t *testing.T) {
 		io.WriteString(w, `{"status":"ok"}`)
 	}))
 	srv.TLS = pki.ServerTLSConfig(cert, nil, false)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	srv.StartTLS()
 	defer srv.Close()
 
