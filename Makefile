@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X github.com/vigilsoc/vigil/internal/cli.Version=$(VERSION)
 VIGIL_CORPUS ?= $(abspath ../shared/corpus)
 export VIGIL_CORPUS
 
-.PHONY: all build run hunt-samples test test-short vet crosscheck bench fuzz clean
+.PHONY: all build run hunt-samples test test-short vet crosscheck bench bench-ingest fuzz clean
 
 all: build
 
@@ -44,8 +44,13 @@ crosscheck:
 	GOOS=windows GOARCH=amd64 $(GO) vet ./internal/event/... ./internal/sigma/... ./internal/evtx/...
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./internal/event/... ./internal/sigma/... ./internal/evtx/...
 
+# Engine and EVTX throughput (issue: detection engine).
 bench: build
 	$(GO) run ./bench/detect
+
+# Server ingest throughput and latencies against a real server (issue: server).
+bench-ingest: build
+	$(GO) run ./bench/ingest
 
 fuzz:
 	./scripts/fuzz.sh
