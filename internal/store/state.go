@@ -17,6 +17,13 @@ type StateStore interface {
 	// An empty a.ID is assigned; Status defaults to StatusNew, FirstSeen and
 	// LastSeen to the store's clock, Count to 1.
 	UpsertAlert(ctx context.Context, a Alert, window time.Duration) (Alert, bool, error)
+	// UpsertAlerts upserts every alert as UpsertAlert would, in order (a
+	// later alert may merge into an earlier one of the same call), all in
+	// one transaction: either every alert is recorded or, on error, none is.
+	// It returns how many alerts were created rather than merged. It exists
+	// because ingest raises many alerts per batch and one commit each was
+	// most of the cost of recording them.
+	UpsertAlerts(ctx context.Context, alerts []Alert, window time.Duration) (created int, err error)
 	// GetAlert returns one alert with its comments and history, or ErrNotFound.
 	GetAlert(ctx context.Context, id string) (Alert, error)
 	// ListAlerts returns matching alerts newest (by Time) first, a page at a

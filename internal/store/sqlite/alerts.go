@@ -34,10 +34,29 @@ func jsonList(xs []string) string {
 
 // UpsertAlert implements store.StateStore.
 func (s *DB) UpsertAlert(ctx context.Context, a store.Alert, window time.Duration) (store.Alert, bool, error) {
-	if a.RuleID == "" || a.Time.IsZero() {
-		return store.Alert{}, false, fmt.Errorf("sqlite: upsert alert: %w: rule id and time are required", store.ErrInvalid)
+	a, key, err := prepareAlert(a, window, s.now().UTC())
+	if err != nil {
+		return store.Alert{}, false, err
 	}
-	now := s.now().UTC()
+	var out store.Alert
+	created := false
+	err = s.inTx(ctx, "upsert alert", func(tx *sql.Tx) error {
+		var err error
+		out, created, err = upsertTx(ctx, txAlertStmts{tx}, a, key)
+		return err
+	})
+	if err != nil {
+		return store.Alert{}, false, err
+	}
+	return out, created, nil
+}
+
+// prepareAlert validates a and fills its defaults; key is the dedup key, or
+// nil (SQL NULL: never merged) when window <= 0.
+func prepareAlert(a store.Alert, window time.Duration, now time.Time) (store.Alert, any, error) {
+	if a.RuleID == "" || a.Time.IsZero() {
+		return store.Alert{}, nil, fmt.Errorf("sqlite: upsert alert: %w: rule id and time are required", store.ErrInvalid)
+	}
 	if a.ID == "" {
 		a.ID = newID()
 	}
@@ -45,7 +64,7 @@ func (s *DB) UpsertAlert(ctx context.Context, a store.Alert, window time.Duratio
 		a.Status = store.StatusNew
 	}
 	if !a.Status.Valid() {
-		return store.Alert{}, false, fmt.Errorf("sqlite: upsert alert: %w: status %q", store.ErrInvalid, a.Status)
+		return store.Alert{}, nil, fmt.Errorf("sqlite: upsert alert: %w: status %q", store.ErrInvalid, a.Status)
 	}
 	if a.Count <= 0 {
 		a.Count = 1
@@ -60,47 +79,72 @@ func (s *DB) UpsertAlert(ctx context.Context, a store.Alert, window time.Duratio
 	if len(a.EventIDs) > store.MaxAlertEventIDs {
 		a.EventIDs = a.EventIDs[:store.MaxAlertEventIDs]
 	}
-	var key any // NULL: never merged
+	var key any
 	if window > 0 {
 		key = dedupKey(a, window)
 	}
-	var out store.Alert
-	created := false
-	err := s.inTx(ctx, "upsert alert", func(tx *sql.Tx) error {
-		if key != nil {
-			old, err := scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE dedup_key = ?`, key))
-			switch {
-			case err == nil:
-				out = merge(old, a)
-				_, err := tx.ExecContext(ctx, `UPDATE alerts SET time = ?, last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`,
-					nanos(out.Time), nanos(out.LastSeen), out.Count, jsonList(out.EventIDs), jsonList(out.Matched), jsonList(out.Tags), out.ID)
-				return err
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
+	return a, key, nil
+}
+
+// alertStmts runs the three statements of an upsert: on a transaction for
+// one alert, or on statements prepared once for a batch.
+type alertStmts interface {
+	selectByKey(ctx context.Context, key any) *sql.Row
+	update(ctx context.Context, args ...any) error
+	insert(ctx context.Context, args ...any) error
+}
+
+const (
+	sqlSelectByKey = `SELECT ` + alertCols + ` FROM alerts WHERE dedup_key = ?`
+	sqlUpdateAlert = `UPDATE alerts SET time = ?, last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`
+	sqlInsertAlert = `INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, host, time, first_seen, last_seen,
+			count, status, assignee, event_ids, matched, retro, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+type txAlertStmts struct{ tx *sql.Tx }
+
+func (t txAlertStmts) selectByKey(ctx context.Context, key any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, sqlSelectByKey, key)
+}
+
+func (t txAlertStmts) update(ctx context.Context, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, sqlUpdateAlert, args...)
+	return err
+}
+
+func (t txAlertStmts) insert(ctx context.Context, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, sqlInsertAlert, args...)
+	return err
+}
+
+// upsertTx merges a (prepared by prepareAlert) into the alert stored under
+// key, or inserts it.
+func upsertTx(ctx context.Context, st alertStmts, a store.Alert, key any) (store.Alert, bool, error) {
+	if key != nil {
+		old, err := scanAlert(st.selectByKey(ctx, key))
+		switch {
+		case err == nil:
+			out := merge(old, a)
+			err := st.update(ctx, nanos(out.Time), nanos(out.LastSeen), out.Count, jsonList(out.EventIDs), jsonList(out.Matched), jsonList(out.Tags), out.ID)
+			return out, false, err
+		case !errors.Is(err, sql.ErrNoRows):
+			return store.Alert{}, false, err
 		}
-		var details any
-		if len(a.Details) > 0 {
-			if !json.Valid(a.Details) {
-				return fmt.Errorf("%w: details are not valid JSON", store.ErrInvalid)
-			}
-			details = string(a.Details)
+	}
+	var details any
+	if len(a.Details) > 0 {
+		if !json.Valid(a.Details) {
+			return store.Alert{}, false, fmt.Errorf("%w: details are not valid JSON", store.ErrInvalid)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, host, time, first_seen, last_seen,
-			count, status, assignee, event_ids, matched, retro, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, key, a.RuleID, a.RuleTitle, a.Level, jsonList(a.Tags), a.Host, nanos(a.Time), nanos(a.FirstSeen), nanos(a.LastSeen),
-			a.Count, string(a.Status), a.Assignee, jsonList(a.EventIDs), jsonList(a.Matched), a.Retro, a.Source, details)
-		if err != nil {
-			return err
-		}
-		out, created = a, true
-		out.Comments, out.History = nil, nil
-		return nil
-	})
+		details = string(a.Details)
+	}
+	err := st.insert(ctx, a.ID, key, a.RuleID, a.RuleTitle, a.Level, jsonList(a.Tags), a.Host, nanos(a.Time), nanos(a.FirstSeen), nanos(a.LastSeen),
+		a.Count, string(a.Status), a.Assignee, jsonList(a.EventIDs), jsonList(a.Matched), a.Retro, a.Source, details)
 	if err != nil {
 		return store.Alert{}, false, err
 	}
-	return out, created, nil
+	a.Comments, a.History = nil, nil
+	return a, true, nil
 }
 
 // merge folds a repeat into the stored alert: counts add up, LastSeen moves

@@ -37,6 +37,7 @@ func RunStateStore(t *testing.T, open func(t *testing.T) store.StateStore) {
 	t.Run("AlertUpdate", wrap(testAlertUpdate))
 	t.Run("AlertConcurrentUpsert", wrap(testAlertConcurrent))
 	t.Run("AlertHostile", wrap(testAlertHostile))
+	t.Run("AlertBatch", wrap(testAlertBatch))
 	t.Run("Tokens", wrap(testTokens))
 	t.Run("Rules", wrap(testRules))
 	t.Run("Audit", wrap(testAudit))
