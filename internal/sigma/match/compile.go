@@ -572,10 +572,12 @@ func (c *compiler) buildRegex(it item) (pred, []string, bool, error) {
 	}
 	lits, ok := regexLiterals(expr)
 	pr := &regexPred{re: re}
-	if ok && len(lits) <= 4 {
-		for _, l := range lits {
-			pr.required = append(pr.required, newSubstr(l, true))
+	for _, set := range regexRequiredSets(expr) {
+		var subs []substr
+		for _, l := range set {
+			subs = append(subs, newSubstr(l, true))
 		}
+		pr.required = append(pr.required, subs)
 	}
 	return pr, lits, ok, nil
 }

@@ -571,3 +571,46 @@ func TestLiterals(t *testing.T) {
 		})
 	}
 }
+
+// TestUnicodeFoldASCIIText covers the fast rejection of pure-ASCII text by
+// patterns with letters only non-ASCII text can match, and the folds that
+// must not be rejected (the Kelvin sign and long s fold to ASCII).
+func TestUnicodeFoldASCIIText(t *testing.T) {
+	runMatchCases(t, []matchCase{
+		{"cyrillic contains", spec("contains", str(" Администратор ")), []probe{
+			yes("net user АДМИНИСТРАТОР /add"), yes("x администратор y"), no("net user administrator /add"), no(""), no("Администратор"),
+		}},
+		{"mixed ascii and umlaut", spec("contains", str("Administratör")), []probe{
+			yes("ADMINISTRATÖR"), no("ADMINISTRATOR"), no("Administrat"),
+		}},
+		{"kelvin sign folds to k", spec("", str("\u212Aey")), []probe{
+			yes("key"), yes("KEY"), yes("\u212Aey"), no("ke"),
+		}},
+		{"long s folds to s", spec("endswith", str("ſé")), []probe{
+			yes("xSÉ"), yes("xsé"), no("xse"),
+		}},
+		{"wildcards", spec("", str("é*?")), []probe{
+			yes("Éab"), no("eab"), no("ab"),
+		}},
+	})
+}
+
+func TestRegexRequiredSets(t *testing.T) {
+	tests := []struct {
+		expr string
+		want [][]string
+	}{
+		{`\s-\s*<`, [][]string{{"-"}, {"<"}}},
+		// Under (?i), k and s also match the Kelvin sign and long s.
+		{`(?i)Invoke-(Expression|WebRequest)`, [][]string{{"expre", "webreque"}, {"invo"}}},
+		{`abc(def)?ghij`, [][]string{{"ghij"}, {"abc"}}},
+		{`a|b*`, nil},
+		{`x{2,}yz`, [][]string{{"yz"}, {"x"}}},
+	}
+	for _, tc := range tests {
+		got := regexRequiredSets(tc.expr)
+		if !slices.EqualFunc(got, tc.want, slices.Equal) {
+			t.Errorf("regexRequiredSets(%q) = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+}

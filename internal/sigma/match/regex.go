@@ -2,6 +2,7 @@ package match
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -111,6 +112,63 @@ func regexLiterals(expr string) ([]string, bool) {
 		}
 	}
 	return dedupe(lits), true
+}
+
+// maxRequiredSets and maxRequiredLits bound the prefilter a regexPred
+// runs before the regexp engine.
+const (
+	maxRequiredSets = 4
+	maxRequiredLits = 4
+)
+
+// regexRequiredSets derives literal sets that every match of expr must each
+// hit: one per necessary part of a concatenation (`\s-\s*<` needs both "-"
+// and "<"), where regexLiterals keeps only the best part for the index. Text
+// missing any set is rejected without running the regexp. Sets are
+// lower-cased, small, and at most maxRequiredSets, cheapest-looking first.
+func regexRequiredSets(expr string) [][]string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	var out [][]string
+	for _, set := range requiredSets(re.Simplify()) {
+		if len(set) == 0 || len(set) > maxRequiredLits || slices.Contains(set, "") {
+			continue
+		}
+		set = dedupe(set)
+		if !slices.ContainsFunc(out, func(o []string) bool { return slices.Equal(o, set) }) {
+			out = append(out, set)
+		}
+	}
+	// Longer literals reject more text: check them first.
+	slices.SortStableFunc(out, func(a, b []string) int { return minLen(b) - minLen(a) })
+	if len(out) > maxRequiredSets {
+		out = out[:maxRequiredSets]
+	}
+	return out
+}
+
+func requiredSets(re *syntax.Regexp) [][]string {
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredSets(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredSets(re.Sub[0])
+		}
+		return nil
+	case syntax.OpConcat:
+		var out [][]string
+		for _, sub := range re.Sub {
+			out = append(out, requiredSets(sub)...)
+		}
+		return out
+	}
+	if l, ok := requiredLits(re); ok {
+		return [][]string{l}
+	}
+	return nil
 }
 
 func requiredLits(re *syntax.Regexp) ([]string, bool) {

@@ -341,9 +341,49 @@ func (m *globText) literal() string { return m.longestLit }
 type regexText struct {
 	re  *regexp.Regexp
 	lit string
+	// nonASCII is set when the pattern holds a rune none of whose case
+	// variants is ASCII (Cyrillic а, the Ä of Järjestelmänvalvoja, but not
+	// the Kelvin sign, which folds to k): pure-ASCII text, nearly all
+	// telemetry, then cannot match, and is rejected without the regexp.
+	nonASCII bool
 }
 
-func (m *regexText) matchText(s string) bool { return m.re.MatchString(s) }
+func (m *regexText) matchText(s string) bool {
+	if m.nonASCII && isASCII(s) {
+		return false
+	}
+	return m.re.MatchString(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// needsNonASCII reports whether s holds a rune that only non-ASCII text
+// can match under Unicode case folding.
+func needsNonASCII(s string) bool {
+	for _, r := range s {
+		if r < utf8.RuneSelf || r == utf8.RuneError {
+			continue
+		}
+		ascii := false
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				ascii = true
+				break
+			}
+		}
+		if !ascii {
+			return true
+		}
+	}
+	return false
+}
 func (m *regexText) literal() string         { return m.lit }
 
 // needsUnicodeFold reports whether folding s needs more than ASCII rules.
@@ -440,8 +480,11 @@ func compileText(p pattern, fold bool) textMatcher {
 func compileUnicodeFold(p pattern) textMatcher {
 	var b strings.Builder
 	b.WriteString(`(?is)\A`)
-	best := ""
+	best, nonASCII := "", false
 	for _, t := range p {
+		if t.wild == 0 && needsNonASCII(t.lit) {
+			nonASCII = true
+		}
 		switch t.wild {
 		case '*':
 			b.WriteString(`.*`)
@@ -455,7 +498,7 @@ func compileUnicodeFold(p pattern) textMatcher {
 		}
 	}
 	b.WriteString(`\z`)
-	return &regexText{re: regexp.MustCompile(b.String()), lit: best}
+	return &regexText{re: regexp.MustCompile(b.String()), lit: best, nonASCII: nonASCII}
 }
 
 // longestFoldSafeRun returns the longest run of s (lower-cased) whose every

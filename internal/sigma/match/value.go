@@ -67,22 +67,22 @@ type nullPred struct{}
 
 func (nullPred) match(v event.Value, _ *event.Event) bool { return v.Kind == event.Null }
 
-// regexPred runs a regular expression, after a prefilter: when the
-// expression requires one of a few literals, text holding none of them is
-// rejected without running the regexp engine.
+// regexPred runs a regular expression, after a prefilter: the expression
+// requires one literal of each required set (regexRequiredSets), and text
+// missing a set is rejected without running the regexp engine.
 type regexPred struct {
 	re       *regexp.Regexp
-	required []substr
+	required [][]substr
 }
 
 func (p *regexPred) match(v event.Value, _ *event.Event) bool {
 	if v.Kind == event.Null {
 		return false
 	}
-	if len(p.required) > 0 {
+	for _, set := range p.required {
 		found := false
-		for i := range p.required {
-			if p.required[i].index(v.Str, 0) >= 0 {
+		for i := range set {
+			if set[i].index(v.Str, 0) >= 0 {
 				found = true
 				break
 			}
