@@ -115,13 +115,13 @@ func BenchmarkProcessCreationPrefilter(b *testing.B) {
 	rt := e.route(evs[0].Logsource)
 	bits := make([]uint64, 2*rt.words)
 	var tab fieldTable
-	var buf []byte
+	var sc scanScratch
 	b.ReportAllocs()
 	i := 0
 	cpu0 := cpuTime()
 	for b.Loop() {
 		ev := evs[i]
-		rt.mark(ev, tab.resolve(e.fields, ev), bits, &buf)
+		rt.mark(ev, tab.resolve(e.fields, ev), bits, &sc)
 		i++
 		if i == len(evs) {
 			i = 0

@@ -108,8 +108,8 @@ type fieldIndex struct {
 
 type scratch struct {
 	bits   []uint64
-	lower  []byte // a field's text lowered for the prefilter
 	fields fieldTable
+	scan   scanScratch
 }
 
 // New compiles the collection's rules and applies its filters. Rules and
@@ -248,7 +248,7 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 		s.bits = make([]uint64, 2*rt.words)
 	}
 	pos := s.fields.resolve(e.fields, ev)
-	cand := rt.mark(ev, pos, s.bits[:2*rt.words], &s.lower)
+	cand := rt.mark(ev, pos, s.bits[:2*rt.words], &s.scan)
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
@@ -266,14 +266,14 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 // the hits on first clauses, with the always-evaluated rules, then those on
 // second clauses; the first half, returned, ends up holding the rules
 // whose every clause hit.
-func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, buf *[]byte) []uint64 {
+func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, sc *scanScratch) []uint64 {
 	cand, hit2 := bits[:rt.words], bits[rt.words:]
 	copy(cand, rt.always)
 	clear(hit2)
 	for i := range rt.fields {
 		fi := &rt.fields[i]
 		if p := pos[fi.fid]; p >= 0 {
-			fi.scan(ev.Fields[p].Value, bits, buf)
+			fi.scan(ev.Fields[p].Value, bits, sc, i)
 		}
 	}
 	for w := range cand {
@@ -285,11 +285,13 @@ func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, buf *[]byte) 
 
 // scan marks the clauses satisfied by literals in v's text; a list's
 // items are scanned one by one, as matchers match a list when any item
-// matches. bits holds the first-clause bitset then the second-clause one.
-func (fi *fieldIndex) scan(v event.Value, bits []uint64, buf *[]byte) {
+// matches. bits holds the first-clause bitset then the second-clause one;
+// slot is the field's position in its route, which picks its part of the
+// value cache.
+func (fi *fieldIndex) scan(v event.Value, bits []uint64, sc *scanScratch, slot int) {
 	if v.Kind == event.List {
 		for _, it := range v.Items {
-			fi.scan(it, bits, buf)
+			fi.scan(it, bits, sc, slot)
 		}
 		return
 	}
@@ -298,11 +300,34 @@ func (fi *fieldIndex) scan(v event.Value, bits []uint64, buf *[]byte) {
 	}
 	pr := fi.patRules
 	words := len(bits) / 2
-	*buf = lowerInto(*buf, v.Str)
-	fi.lits.scanLower(*buf, func(p int) {
+	mark := func(p int) {
 		for _, code := range pr[p] {
 			ri := int(code >> 1)
 			bits[int(code&1)*words+(ri>>6)] |= 1 << (uint(ri) & 63)
+		}
+	}
+	ce := sc.cached(fi, slot, v.Str)
+	if ce == nil {
+		sc.lower = lowerInto(sc.lower, v.Str)
+		fi.lits.scanLower(sc.lower, mark)
+		return
+	}
+	if ce.holds(fi, v.Str) {
+		for _, p := range ce.hits[:ce.n] {
+			mark(int(p))
+		}
+		return
+	}
+	// A miss: scan, and remember the hits unless there are too many.
+	ce.reset(fi, v.Str)
+	sc.lower = lowerInto(sc.lower, v.Str)
+	fi.lits.scanLower(sc.lower, func(p int) {
+		mark(p)
+		if int(ce.n) < len(ce.hits) {
+			ce.hits[ce.n] = int32(p)
+			ce.n++
+		} else {
+			ce.fi = nil
 		}
 	})
 }

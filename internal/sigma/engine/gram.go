@@ -218,10 +218,12 @@ func lowerInto(dst []byte, s string) []byte {
 		dst = make([]byte, len(s), len(s)+len(s)/2)
 	}
 	dst = dst[:len(s)]
-	copy(dst, s)
 	i := 0
-	for ; i+8 <= len(dst); i += 8 {
-		x := binary.LittleEndian.Uint64(dst[i:])
+	for ; i+8 <= len(s) && i+8 <= len(dst); i += 8 {
+		// The compiler merges these loads into one.
+		t := s[i : i+8]
+		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
 		const ones = 0x0101010101010101
 		h := x & (0x7f * ones)
 		// High bit of each byte: its low seven bits are >= 'A', and not
@@ -229,8 +231,8 @@ func lowerInto(dst []byte, s string) []byte {
 		upper := (h + (0x80-'A')*ones) &^ (h + (0x80-'Z'-1)*ones) &^ x & (0x80 * ones)
 		binary.LittleEndian.PutUint64(dst[i:], x|upper>>2)
 	}
-	for ; i < len(dst); i++ {
-		dst[i] = lowerByte(dst[i])
+	for ; i < len(s) && i < len(dst); i++ {
+		dst[i] = lowerByte(s[i])
 	}
 	return dst
 }
