@@ -315,7 +315,8 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
 }
 
-// Do sends a request with a JSON body (nil sends none) and decodes a JSON
+// Do sends a request with a JSON body (nil sends none; a []byte is sent
+// as it is, such as a rule file's YAML) and decodes a JSON
 // answer into out (nil discards it), retrying like PostEvents. It is for the
 // API routes without a method of their own. A non-2xx answer is an
 // *APIError. Requests other than GET, HEAD and PUT are retried only on
