@@ -117,35 +117,37 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	b.Write(enc)
 }
 
-// UnmarshalJSON reads the normalised shape.
+// UnmarshalJSON reads the normalised shape. It accepts and rejects what
+// encoding/json would when decoding into the shape's struct (keys matched
+// without regard to case, the last of repeated keys winning, null leaving a
+// member unset, unknown members ignored), but reads the document in one pass
+// without reflection or tokens; see decodeEvent.
 func (e *Event) UnmarshalJSON(data []byte) error {
-	var raw struct {
-		ID        string          `json:"id"`
-		Time      string          `json:"time"`
-		Host      string          `json:"host"`
-		Logsource Logsource       `json:"logsource"`
-		Source    string          `json:"source"`
-		Fields    json.RawMessage `json:"fields"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	ev, _, err := decodeEvent(data, false)
+	if err != nil {
 		return err
 	}
-	*e = Event{ID: raw.ID, Host: raw.Host, Logsource: raw.Logsource, Source: raw.Source}
-	if raw.Time != "" {
-		t, err := ParseTime(raw.Time)
-		if err != nil {
-			return fmt.Errorf("time: %w", err)
-		}
-		e.Time = t
-	}
-	if len(raw.Fields) > 0 && !bytes.Equal(bytes.TrimSpace(raw.Fields), []byte("null")) {
-		fields, err := UnmarshalFields(raw.Fields)
-		if err != nil {
-			return fmt.Errorf("fields: %w", err)
-		}
-		e.Fields = fields
-	}
+	*e = ev
 	return nil
+}
+
+// DecodeNormalised reads data when it is exactly the normalised shape: a
+// JSON object whose top-level keys are all among id, time, host,
+// logsource, source and fields (spelled so), with fields an object. Then ok
+// is true and ev and err are what UnmarshalJSON gives, except that numbers
+// in ignored members must also be in float64's range. For any other shape,
+// and for input that is not valid JSON, ok is false and the caller should
+// try other shapes. It lets a reader of mixed input decode the common shape
+// in one pass instead of classifying it first and decoding it again.
+func DecodeNormalised(data []byte) (ev *Event, ok bool, err error) {
+	e, shape, err := decodeEvent(data, true)
+	if !shape.normalised() {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return &e, true, nil
 }
 
 // ErrNotObject is returned when JSON that must be an object is not one.
@@ -154,101 +156,26 @@ var ErrNotObject = errors.New("not a JSON object")
 // UnmarshalFields reads a JSON object into ordered fields, flattening nested
 // objects with dots.
 func UnmarshalFields(data []byte) ([]Field, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
+	d := newDecoder(data)
+	d.skipWS()
+	if d.pos >= len(d.data) {
+		return nil, d.syntaxErr("unexpected end of JSON input")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	if d.data[d.pos] != '{' {
+		// What follows the value is not looked at, as json.Decoder's
+		// first token did not look at it either; only a malformed first
+		// value is a syntax error.
+		if err := d.skipValue(1); err != nil {
+			return nil, err
+		}
 		return nil, ErrNotObject
 	}
+	d.pos++
 	var fields []Field
-	if err := readObject(dec, "", &fields); err != nil {
+	if err := d.object("", &fields, 1); err != nil {
 		return nil, err
 	}
 	return fields, nil
-}
-
-// readObject reads the members of an object whose '{' was consumed.
-func readObject(dec *json.Decoder, prefix string, out *[]Field) error {
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		name := key
-		if prefix != "" {
-			name = prefix + "." + key
-		}
-		tok, err = dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok && d == '{' {
-			if err := readObject(dec, name, out); err != nil {
-				return err
-			}
-			continue
-		}
-		v, err := readValue(dec, tok)
-		if err != nil {
-			return err
-		}
-		*out = append(*out, Field{Name: name, Value: v})
-	}
-	_, err := dec.Token() // '}'
-	return err
-}
-
-// readValue converts the token just read (and, for arrays, what follows).
-func readValue(dec *json.Decoder, tok json.Token) (Value, error) {
-	switch t := tok.(type) {
-	case nil:
-		return NullValue(), nil
-	case bool:
-		return B(t), nil
-	case string:
-		return S(t), nil
-	case json.Number:
-		f, err := t.Float64()
-		if err != nil {
-			return Value{}, err
-		}
-		return NumText(t.String(), f), nil
-	case json.Delim:
-		switch t {
-		case '[':
-			var items []Value
-			for dec.More() {
-				tok, err := dec.Token()
-				if err != nil {
-					return Value{}, err
-				}
-				if d, ok := tok.(json.Delim); ok && d == '{' {
-					// An object inside a list has no field name to flatten
-					// under; keep it as its JSON text.
-					var sub []Field
-					if err := readObject(dec, "", &sub); err != nil {
-						return Value{}, err
-					}
-					items = append(items, S(string(MarshalFields(sub))))
-					continue
-				}
-				v, err := readValue(dec, tok)
-				if err != nil {
-					return Value{}, err
-				}
-				items = append(items, v)
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return Value{}, err
-			}
-			return L(items...), nil
-		}
-	}
-	return Value{}, fmt.Errorf("unexpected JSON token %v", tok)
 }
 
 // ParseTime accepts the timestamp forms sources commonly write: RFC 3339 with

@@ -183,12 +183,31 @@ func (d *Decoder) readLine(br *bufio.Reader, long *[]byte) (line []byte, tooLong
 
 // DecodeLine decodes one line. The event does not share memory with line.
 func (d *Decoder) DecodeLine(line []byte) (*event.Event, error) {
+	return d.decodeLine(line, true)
+}
+
+// decodeLine is DecodeLine; fast false turns the normalised shape's one-pass
+// path off, for tests that compare the two.
+func (d *Decoder) decodeLine(line []byte, fast bool) (*event.Event, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return nil, ErrEmptyLine
 	}
 	if line[0] != '{' {
 		return nil, ErrNotObject
+	}
+	// The normalised shape (what Vigil itself and `vigil ingest` send) is
+	// decoded in one pass when it is plainly that shape; anything else,
+	// and a normalised event whose keys are written with escapes, is
+	// classified by flattenLine first.
+	if fast && startsNormalised(line) {
+		ev, ok, err := event.DecodeNormalised(line)
+		if ok {
+			if err != nil {
+				return nil, fmt.Errorf("normalised event: %w", err)
+			}
+			return ev, nil
+		}
 	}
 	fields, keys, err := flattenLine(line)
 	if err != nil {
@@ -225,6 +244,19 @@ func (d *Decoder) DecodeLine(line []byte) (*event.Event, error) {
 	setTime(ev, "time", "timestamp", "@timestamp", "UtcTime", "TimeCreated", "TimeCreated_SystemTime", "TimeCreated.SystemTime")
 	setHost(ev, "host", "hostname", "Computer", "host.name")
 	return ev, nil
+}
+
+// startsNormalised reports whether the first key of the object in line
+// is one of the normalised shape's, so that trying that shape first is not
+// wasted on other lines.
+func startsNormalised(line []byte) bool {
+	rest := bytes.TrimLeft(line[1:], " \t\r\n")
+	for _, k := range [...]string{`"id"`, `"time"`, `"host"`, `"logsource"`, `"source"`, `"fields"`} {
+		if bytes.HasPrefix(rest, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // lineKeys classifies a line by its top-level keys.
