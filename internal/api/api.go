@@ -288,9 +288,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (a *API) storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, rules.ErrNotFound):
-		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
+		writeError(w, http.StatusNotFound, codeNotFound, "not found")
 	case errors.Is(err, store.ErrConflict):
-		writeError(w, http.StatusConflict, codeConflict, err.Error())
+		// The store's message names tables and constraints: log it, answer plainly.
+		a.log.Debug("conflict", "err", err)
+		writeError(w, http.StatusConflict, codeConflict, "conflicts with an existing record (a name already in use?)")
 	case errors.Is(err, store.ErrInvalid):
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 	case errors.Is(err, context.Canceled):
