@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -134,11 +135,8 @@ func (p *Pipeline) Submit(ctx context.Context, events []*event.Event) (Result, e
 	// whose retry detects again.
 	start := time.Now()
 	runner := p.cfg.Detector.Current()
-	var dets []*detect.Detection
+	dets := match(runner, events)
 	emit := func(d *detect.Detection) { dets = append(dets, d) }
-	for _, ev := range events {
-		runner.Match(ev, emit)
-	}
 	p.corrMu.Lock()
 	runner.Flush(emit)
 	p.corrMu.Unlock()
@@ -308,17 +306,59 @@ func (p *Pipeline) raise(ctx context.Context, dets []*detect.Detection) (int, er
 	if window < 0 {
 		window = 0
 	}
-	for _, k := range order {
-		if _, created, err := p.cfg.State.UpsertAlert(ctx, *merged[k], window); err != nil {
-			return 0, err
-		} else if created {
-			p.m.alertsRaised.Inc()
-		}
+	// One transaction for the batch's alerts: a commit per (rule, host)
+	// was most of the cost of an alert-heavy batch.
+	alerts := make([]store.Alert, len(order))
+	for i, k := range order {
+		alerts[i] = *merged[k]
 	}
+	created, err := p.cfg.State.UpsertAlerts(ctx, alerts, window)
+	if err != nil {
+		return 0, err
+	}
+	p.m.alertsRaised.Add(float64(created))
 	if err := p.cfg.State.IncrementRuleHits(ctx, hits, time.Now().UTC()); err != nil {
 		return 0, err
 	}
 	return len(order), nil
+}
+
+// parallelMatchMin is the smallest batch whose matching is split across
+// cores: below it the goroutines cost more than they save.
+const parallelMatchMin = 256
+
+// match runs the rules over events, on every core for a large batch (an
+// HTTP request is one goroutine, so a large batch would otherwise wait on
+// one core), and returns the detections in event order.
+func match(runner *detect.Runner, events []*event.Event) []*detect.Detection {
+	workers := runtime.GOMAXPROCS(0)
+	if len(events) < parallelMatchMin || workers < 2 {
+		var dets []*detect.Detection
+		emit := func(d *detect.Detection) { dets = append(dets, d) }
+		for _, ev := range events {
+			runner.Match(ev, emit)
+		}
+		return dets
+	}
+	chunk := (len(events) + workers - 1) / workers
+	parts := make([][]*detect.Detection, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo := min(w*chunk, len(events))
+		hi := min(lo+chunk, len(events))
+		wg.Go(func() {
+			emit := func(d *detect.Detection) { parts[w] = append(parts[w], d) }
+			for _, ev := range events[lo:hi] {
+				runner.Match(ev, emit)
+			}
+		})
+	}
+	wg.Wait()
+	var dets []*detect.Detection
+	for _, p := range parts {
+		dets = append(dets, p...)
+	}
+	return dets
 }
 
 func alertFor(d *detect.Detection) *store.Alert {
