@@ -15,6 +15,7 @@ import "hash/maphash"
 // measures its own hit rate and stops caching for a while when it is low.
 type scanScratch struct {
 	lower []byte
+	hits  []int32 // literals found in one value
 	seed  maphash.Seed
 	cache []cacheEntry // cacheSlots fields × cacheWays entries
 	stats []cacheStats // per field slot
@@ -57,11 +58,11 @@ type cacheStats struct {
 
 // cached returns the entry for val in the field slot's part of the cache,
 // or nil when the value is not to be cached (too long, slot out of range or
-// paused). The entry holds val's hits when its fi and val equal fi and val;
-// otherwise the caller overwrites it.
-func (sc *scanScratch) cached(fi *fieldIndex, slot int, val string) *cacheEntry {
+// paused). hit reports that the entry holds val's hits; otherwise the
+// caller overwrites it.
+func (sc *scanScratch) cached(fi *fieldIndex, slot int, val string) (ce *cacheEntry, hit bool) {
 	if slot >= cacheSlots || len(val) > maxCached {
-		return nil
+		return nil, false
 	}
 	if sc.cache == nil {
 		sc.seed = maphash.MakeSeed()
@@ -71,12 +72,12 @@ func (sc *scanScratch) cached(fi *fieldIndex, slot int, val string) *cacheEntry 
 	st := &sc.stats[slot]
 	if st.pause > 0 {
 		st.pause--
-		return nil
+		return nil, false
 	}
 	h := maphash.String(sc.seed, val)
-	ce := &sc.cache[slot*cacheWays+int(h&(cacheWays-1))]
+	ce = &sc.cache[slot*cacheWays+int(h&(cacheWays-1))]
 	st.lookups++
-	if ce.holds(fi, val) {
+	if hit = ce.holds(fi, val); hit {
 		st.hits++
 	}
 	if st.lookups == cacheProbe {
@@ -85,5 +86,5 @@ func (sc *scanScratch) cached(fi *fieldIndex, slot int, val string) *cacheEntry 
 		}
 		st.lookups, st.hits = 0, 0
 	}
-	return ce
+	return ce, hit
 }

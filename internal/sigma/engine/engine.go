@@ -298,38 +298,32 @@ func (fi *fieldIndex) scan(v event.Value, bits []uint64, sc *scanScratch, slot i
 	if v.Kind == event.Null || v.Str == "" {
 		return
 	}
+	ce, cached := sc.cached(fi, slot, v.Str)
+	var hits []int32
+	if cached {
+		hits = ce.hits[:ce.n]
+	} else {
+		sc.lower = lowerInto(sc.lower, v.Str)
+		sc.hits = fi.lits.scanLower(sc.lower, sc.hits[:0])
+		hits = sc.hits
+		if ce != nil {
+			// A miss: remember the hits unless there are too many.
+			ce.reset(fi, v.Str)
+			if len(hits) <= len(ce.hits) {
+				ce.n = uint8(copy(ce.hits[:], hits))
+			} else {
+				ce.fi = nil
+			}
+		}
+	}
 	pr := fi.patRules
 	words := len(bits) / 2
-	mark := func(p int) {
+	for _, p := range hits {
 		for _, code := range pr[p] {
 			ri := int(code >> 1)
 			bits[int(code&1)*words+(ri>>6)] |= 1 << (uint(ri) & 63)
 		}
 	}
-	ce := sc.cached(fi, slot, v.Str)
-	if ce == nil {
-		sc.lower = lowerInto(sc.lower, v.Str)
-		fi.lits.scanLower(sc.lower, mark)
-		return
-	}
-	if ce.holds(fi, v.Str) {
-		for _, p := range ce.hits[:ce.n] {
-			mark(int(p))
-		}
-		return
-	}
-	// A miss: scan, and remember the hits unless there are too many.
-	ce.reset(fi, v.Str)
-	sc.lower = lowerInto(sc.lower, v.Str)
-	fi.lits.scanLower(sc.lower, func(p int) {
-		mark(p)
-		if int(ce.n) < len(ce.hits) {
-			ce.hits[ce.n] = int32(p)
-			ce.n++
-		} else {
-			ce.fi = nil
-		}
-	})
 }
 
 // Explain returns the names of the fields whose items made r match ev

@@ -207,7 +207,9 @@ func byteCommonness(c byte) int {
 // than once). It allocates a buffer for the lowered text: the engine uses
 // scanLower with a reused one.
 func (g *gramIndex) scan(s string, fn func(lit int)) {
-	g.scanLower(lowerInto(nil, s), fn)
+	for _, p := range g.scanLower(lowerInto(nil, s), nil) {
+		fn(int(p))
+	}
 }
 
 // lowerInto writes s with its ASCII letters lower-cased into dst's
@@ -237,60 +239,65 @@ func lowerInto(dst []byte, s string) []byte {
 	return dst
 }
 
-// scanLower is scan over text already lowered by lowerInto. It does not
-// allocate.
-func (g *gramIndex) scanLower(s []byte, fn func(lit int)) {
+// scanLower is scan over text already lowered by lowerInto: it appends
+// the literals found to hits and returns it. Returning hits rather than
+// calling a function per hit keeps indirect calls out of the loop. It does
+// not allocate once hits has grown to its working size.
+func (g *gramIndex) scanLower(s []byte, hits []int32) []int32 {
 	for i := range g.ones {
 		if bytes.IndexByte(s, g.ones[i].lit[0]) >= 0 {
-			fn(int(g.ones[i].idx))
+			hits = append(hits, g.ones[i].idx)
 		}
 	}
 	if g.nkeys == 0 && g.pairs == nil {
-		return
+		return hits
 	}
 	var k uint32
 	n := min(len(s), gramLen-1)
 	for i := 0; i < n; i++ {
 		k = k<<8 | uint32(s[i])
 		if i > 0 && g.pairs != nil {
-			g.pairAt(s, i, k, fn)
+			hits = g.pairAt(s, i, k, hits)
 		}
 	}
 	if g.nkeys == 0 {
 		for i := n; i < len(s); i++ {
 			k = k<<8 | uint32(s[i])
-			g.pairAt(s, i, k, fn)
+			hits = g.pairAt(s, i, k, hits)
 		}
-		return
+		return hits
 	}
-	bloom, shift, pairs := g.bloom, g.shift, g.pairs
+	// shift is below 32; masking it spares the compiler's check for
+	// larger shifts in the loop.
+	bloom, shift, pairs := g.bloom, g.shift&31, g.pairs
 	for i := n; i < len(s); i++ {
 		k = k<<8 | uint32(s[i])
 		if pairs != nil {
 			if p := k & 0xffff; pairs[p>>6]&(1<<(p&63)) != 0 {
-				g.pairAt(s, i, k, fn)
+				hits = g.pairAt(s, i, k, hits)
 			}
 		}
 		h := gramHash(k) >> shift
 		if bloom[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		g.check(g.long.lookup(k), s, i+1-gramLen, fn)
+		hits = g.check(g.long.lookup(k), s, i+1-gramLen, hits)
 	}
+	return hits
 }
 
 // pairAt reports the two- and three-byte literals ending at s[i], whose
 // last two bytes are the low half of k.
-func (g *gramIndex) pairAt(s []byte, i int, k uint32, fn func(lit int)) {
+func (g *gramIndex) pairAt(s []byte, i int, k uint32, hits []int32) []int32 {
 	p := k & 0xffff
 	if g.pairs[p>>6]&(1<<(p&63)) == 0 {
-		return
+		return hits
 	}
-	g.check(g.pairTable.lookup(p), s, i-1, fn)
+	return g.check(g.pairTable.lookup(p), s, i-1, hits)
 }
 
 // check compares the entries whose window starts at s[start:] in place.
-func (g *gramIndex) check(es []gramEntry, s []byte, start int, fn func(lit int)) {
+func (g *gramIndex) check(es []gramEntry, s []byte, start int, hits []int32) []int32 {
 	for i := range es {
 		e := &es[i]
 		ls := start - int(e.off)
@@ -298,7 +305,8 @@ func (g *gramIndex) check(es []gramEntry, s []byte, start int, fn func(lit int))
 			continue
 		}
 		if string(s[ls:ls+len(e.lit)]) == e.lit {
-			fn(int(e.idx))
+			hits = append(hits, e.idx)
 		}
 	}
+	return hits
 }
