@@ -384,7 +384,7 @@ func needsNonASCII(s string) bool {
 	}
 	return false
 }
-func (m *regexText) literal() string         { return m.lit }
+func (m *regexText) literal() string { return m.lit }
 
 // needsUnicodeFold reports whether folding s needs more than ASCII rules.
 func needsUnicodeFold(s string) bool {
