@@ -20,7 +20,9 @@ import (
 // hotColumn maps a Sigma field name (lower-cased) to its own column. These
 // are the fields hunts filter on most; a column of its own gives DuckDB
 // dictionary compression and skips JSON parsing for them.
-var hotColumns = []struct{ field, column string }{
+var hotColumns = hotColumnsArr[:]
+
+var hotColumnsArr = [...]struct{ field, column string }{
 	{"Image", "image"},
 	{"CommandLine", "command_line"},
 	{"ParentImage", "parent_image"},

@@ -35,10 +35,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
@@ -58,6 +60,10 @@ type Config struct {
 	// CheckpointThreshold is the WAL size at which DuckDB checkpoints
 	// ("256MB"); empty means DefaultCheckpointThreshold.
 	CheckpointThreshold string
+	// RecentIDs is how many stored ids AppendEvents remembers by hash to
+	// skip its stored-id query for events that cannot be stored yet; 0
+	// means DefaultRecentIDs, negative turns the filter off.
+	RecentIDs int
 }
 
 // DefaultCheckpointThreshold replaces DuckDB's 16 MiB default. A checkpoint
@@ -76,6 +82,7 @@ type DB struct {
 	path   string
 	mu     sync.Mutex // serialises writers on the one writer connection
 	writer *sql.Conn
+	recent *recentIDs // guarded by mu
 	closed bool
 	rw     sync.RWMutex // readers hold it shared so Close waits for them
 }
@@ -140,6 +147,20 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 			return fail(err)
 		}
 	}
+	// The newest stored time starts the recent-id filter: every stored
+	// event is before its cutoff, so all of them are asked about in DuckDB.
+	cutoff := int64(math.MinInt64)
+	var newest sql.NullTime
+	if err := db.QueryRowContext(ctx, "SELECT max(time) FROM events").Scan(&newest); err != nil {
+		return fail(err)
+	}
+	if newest.Valid {
+		cutoff = newest.Time.UnixMicro() + 1
+	}
+	if cfg.RecentIDs == 0 {
+		cfg.RecentIDs = DefaultRecentIDs
+	}
+	s.recent = newRecentIDs(cfg.RecentIDs, cutoff)
 	// One writer connection: appends, retention and their transactions are
 	// serialised by s.mu anyway, and the Appender is tied to a connection.
 	s.writer, err = db.Conn(ctx)
@@ -193,10 +214,13 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		return 0, nil
 	}
 	// Drop repeats inside the batch first (the first copy wins), then ask
-	// which of the remaining ids are already stored.
+	// which of the remaining ids are already stored, about those the
+	// recent-id filter cannot rule out.
 	seen := make(map[string]struct{}, len(events))
 	fresh := make([]*event.Event, 0, len(events))
+	var check []*event.Event
 	var lo, hi time.Time
+	newest := int64(math.MinInt64)
 	for i, e := range events {
 		if e.ID == "" {
 			return 0, fmt.Errorf("duckdb: append: event %d: %w: no id", i, store.ErrInvalid)
@@ -210,6 +234,12 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		}
 		seen[id] = struct{}{}
 		fresh = append(fresh, e)
+		micros := e.Time.UnixMicro()
+		newest = max(newest, micros)
+		if !s.recent.mayBeStored(id, micros) {
+			continue
+		}
+		check = append(check, e)
 		if lo.IsZero() || e.Time.Before(lo) {
 			lo = e.Time
 		}
@@ -219,9 +249,13 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 	}
 	// DuckDB keeps microseconds: widen the bounds so a stored time, which
 	// lost its nanoseconds, still falls inside them.
-	stored, err := s.storedIDs(ctx, fresh, lo.Add(-time.Microsecond), hi.Add(time.Microsecond))
-	if err != nil {
-		return 0, fmt.Errorf("duckdb: append: %w", err)
+	var stored map[string]struct{}
+	if len(check) > 0 {
+		var err error
+		stored, err = s.storedIDs(ctx, check, lo.Add(-time.Microsecond), hi.Add(time.Microsecond))
+		if err != nil {
+			return 0, fmt.Errorf("duckdb: append: %w", err)
+		}
 	}
 	// One transaction around the Appender: it flushes every 2,048 rows, and
 	// without it each flush would commit on its own, leaving part of a
@@ -230,7 +264,7 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		return 0, fmt.Errorf("duckdb: append: %w", err)
 	}
 	n := 0
-	err = s.writer.Raw(func(dc any) error {
+	err := s.writer.Raw(func(dc any) error {
 		a, err := duck.NewAppender(dc.(driver.Conn), "", "", "events")
 		if err != nil {
 			return err
@@ -238,7 +272,7 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		row := make([]driver.Value, len(columns))
 		var buf []byte
 		for _, e := range fresh {
-			if _, ok := stored[clean(e.ID)]; ok {
+			if isStored(stored, clean(e.ID)) {
 				continue
 			}
 			buf = fillRow(row, e, buf[:0])
@@ -259,9 +293,22 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 		if _, rbErr := s.writer.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
 			s.log.Debug("duckdb: rollback after failed append", "err", rbErr)
 		}
+		// A failed COMMIT may still have stored the batch: stop vouching
+		// for anything up to its newest event.
+		s.recent.raise(newest + 1)
 		return 0, fmt.Errorf("duckdb: append: %w", err)
 	}
+	for _, e := range fresh {
+		if id := clean(e.ID); !isStored(stored, id) {
+			s.recent.add(id, e.Time.UnixMicro())
+		}
+	}
 	return n, nil
+}
+
+func isStored(stored map[string]struct{}, id string) bool {
+	_, ok := stored[id]
+	return ok
 }
 
 // storedIDs returns which of the events' ids are already stored. The time
@@ -299,8 +346,8 @@ func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
 	row[4] = nullable(e.Logsource.Category)
 	row[5] = nullable(e.Logsource.Service)
 	row[6] = nullable(e.Source)
-	for i, h := range hotColumns {
-		if v, ok := e.GetFold(h.field); ok {
+	for i, v := range hotValues(e) {
+		if v != nil {
 			row[7+i] = clean(v.Text())
 		} else {
 			row[7+i] = nil
@@ -309,6 +356,64 @@ func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
 	buf = appendFields(buf, e.Fields)
 	row[len(row)-1] = string(buf)
 	return buf
+}
+
+// hotValues finds each hot column's value in one pass over the fields, as
+// e.GetFold(column's field) would: the first field with exactly that name,
+// else the first equal without regard to ASCII case. Calling GetFold per
+// hot column compared every field against every column name.
+func hotValues(e *event.Event) (vals [len(hotColumnsArr)]*event.Value) {
+	var exact [len(hotColumnsArr)]bool
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		candidates := hotAll
+		if isASCII(f.Name) {
+			if len(f.Name) >= len(hotByLen) {
+				continue
+			}
+			candidates = hotByLen[len(f.Name)]
+		}
+		for _, h := range candidates {
+			if exact[h] || !strings.EqualFold(f.Name, hotColumns[h].field) {
+				continue
+			}
+			if f.Name == hotColumns[h].field {
+				vals[h], exact[h] = &f.Value, true
+			} else if vals[h] == nil {
+				vals[h] = &f.Value
+			}
+		}
+	}
+	return vals
+}
+
+// hotByLen lists the hot columns by the length of their field name, a cheap
+// first test before EqualFold for ASCII names. Non-ASCII names try every
+// column (hotAll): EqualFold folds Unicode, so "Haſhes" (long s, two bytes)
+// equals "Hashes" as GetFold sees it, at another length.
+var hotByLen = func() [32][]int {
+	var out [32][]int
+	for i, h := range hotColumns {
+		out[len(h.field)] = append(out[len(h.field)], i)
+	}
+	return out
+}()
+
+var hotAll = func() []int {
+	out := make([]int, len(hotColumns))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}()
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func nullable(s string) driver.Value {
