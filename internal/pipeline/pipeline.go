@@ -73,6 +73,7 @@ type Pipeline struct {
 
 type batch struct {
 	events []*event.Event
+	dets   []*detect.Detection // the events' detections, recorded with them
 	done   chan error
 }
 
@@ -142,7 +143,7 @@ func (p *Pipeline) Submit(ctx context.Context, events []*event.Event) (Result, e
 	p.corrMu.Unlock()
 	p.m.detectSeconds.Observe(time.Since(start).Seconds())
 
-	b := &batch{events: events, done: make(chan error, 1)}
+	b := &batch{events: events, dets: dets, done: make(chan error, 1)}
 	select {
 	case p.queue <- b:
 	case <-ctx.Done():
@@ -165,11 +166,20 @@ func (p *Pipeline) Submit(ctx context.Context, events []*event.Event) (Result, e
 		return Result{}, ErrClosed
 	}
 
-	n, err := p.raise(ctx, dets)
-	if err != nil {
-		return Result{}, fmt.Errorf("recording alerts: %w", err)
+	return Result{Accepted: len(events), Alerts: countAlerts(dets)}, nil
+}
+
+// countAlerts is how many alerts dets raise or update: one per rule and
+// host.
+func countAlerts(dets []*detect.Detection) int {
+	if len(dets) == 0 {
+		return 0
 	}
-	return Result{Accepted: len(events), Alerts: n}, nil
+	seen := make(map[alertKey]struct{}, len(dets))
+	for _, d := range dets {
+		seen[keyOf(d)] = struct{}{}
+	}
+	return len(seen)
 }
 
 func (p *Pipeline) acquire(n int) error {
@@ -239,6 +249,19 @@ func (p *Pipeline) Run(ctx context.Context) {
 		} else {
 			p.m.stored.Add(float64(stored))
 			p.m.duplicates.Add(float64(total - stored))
+			// The group's alerts are recorded together, after its events
+			// and before any of its batches is acknowledged: repeats of a
+			// rule on a host across the group's batches become one
+			// upsert, in one transaction.
+			var dets []*detect.Detection
+			for _, b := range group {
+				dets = append(dets, b.dets...)
+			}
+			if _, err = p.raise(ctx, dets); err != nil {
+				p.log.Error("recording alerts failed; the batches are not acknowledged", "events", total, "err", err)
+				p.m.storeErrors.Inc()
+				err = fmt.Errorf("recording alerts: %w", err)
+			}
 		}
 		for _, b := range group {
 			b.done <- err
@@ -269,23 +292,29 @@ func (p *Pipeline) Close() {
 	p.mu.Unlock()
 }
 
+// alertKey is what a batch's detections merge by before the store's own
+// deduplication.
+type alertKey struct{ rule, host string }
+
+func keyOf(d *detect.Detection) alertKey {
+	if d.Event != nil {
+		return alertKey{d.RuleID, d.Event.Host}
+	}
+	return alertKey{d.RuleID, ""}
+}
+
 // raise turns detections into alerts, merging a batch's repeats of one rule
 // on one host into one upsert.
 func (p *Pipeline) raise(ctx context.Context, dets []*detect.Detection) (int, error) {
 	if len(dets) == 0 {
 		return 0, nil
 	}
-	type key struct{ rule, host string }
-	merged := map[key]*store.Alert{}
-	var order []key
+	merged := map[alertKey]*store.Alert{}
+	var order []alertKey
 	hits := map[string]int64{}
 	for _, d := range dets {
 		hits[d.RuleID]++
-		host := ""
-		if d.Event != nil {
-			host = d.Event.Host
-		}
-		k := key{d.RuleID, host}
+		k := keyOf(d)
 		a := merged[k]
 		if a == nil {
 			a = alertFor(d)
