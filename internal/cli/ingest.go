@@ -248,7 +248,7 @@ func ingestMain(parent context.Context, o ingestOptions, c *client.Client, input
 		return exitFail
 	}
 
-	prog := newIngestProgress(s.Err, !o.quiet && (o.progress || isTerminal(s.Err)), isTerminal(s.Err), len(files), &accepted)
+	prog := newIngestProgress(s.Err, !o.quiet && (o.progress || isTerminal(s.Err)), isTerminal(s.Err), len(files), &read, &accepted)
 	prog.start()
 
 	batches := make(chan ingestBatch, o.workers)
@@ -386,14 +386,15 @@ type ingestProgress struct {
 	on, tty  bool
 	total    int
 	done     atomic.Int64
+	read     *atomic.Int64
 	accepted *atomic.Int64
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	began    time.Time
 }
 
-func newIngestProgress(w io.Writer, on, tty bool, total int, accepted *atomic.Int64) *ingestProgress {
-	return &ingestProgress{w: w, on: on, tty: tty, total: total, accepted: accepted, quit: make(chan struct{})}
+func newIngestProgress(w io.Writer, on, tty bool, total int, read, accepted *atomic.Int64) *ingestProgress {
+	return &ingestProgress{w: w, on: on, tty: tty, total: total, read: read, accepted: accepted, quit: make(chan struct{})}
 }
 
 func (p *ingestProgress) start() {
@@ -413,8 +414,8 @@ func (p *ingestProgress) start() {
 				return
 			case <-t.C:
 				n := p.accepted.Load()
-				line := fmt.Sprintf("files %d/%d, %d events sent, %.0f events/s",
-					p.done.Load(), p.total, n, float64(n)/time.Since(p.began).Seconds())
+				line := fmt.Sprintf("files %d/%d, %d events read, %d acknowledged, %.0f events/s",
+					p.done.Load(), p.total, p.read.Load(), n, float64(n)/time.Since(p.began).Seconds())
 				if p.tty {
 					fmt.Fprint(p.w, "\r\x1b[K"+line)
 				} else {

@@ -187,7 +187,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if caNote != "" {
 		fmt.Fprintf(cfg.Out, "  %s\n", caNote)
 	}
-	fmt.Fprintf(cfg.Out, "  data in %s; %d rules loaded\n", cfg.DataDir, len(rulesMgr.Current().Engine().Rules()))
+	nRules := len(rulesMgr.Current().Engine().Rules())
+	fmt.Fprintf(cfg.Out, "  data in %s; %d rules loaded\n", cfg.DataDir, nRules)
+	if nRules == 0 {
+		fmt.Fprintln(cfg.Out, "  no detection rules: events are stored but raise no alerts; add Sigma rules with --rules DIR")
+	}
 	switch {
 	case created:
 		fmt.Fprintf(cfg.Out, "  admin API token (shown once; also in %s, mode 0600):\n    %s\n",
