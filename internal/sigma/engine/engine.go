@@ -91,8 +91,8 @@ type route struct {
 	rules  []*compiledRule
 	words  int
 	always []uint64 // rules without triggers: evaluated for every event
-	// second marks the rules with a second clause, which must also hit.
-	second []uint64
+	// more[c-1] marks the rules with a clause c > 0, which must also hit.
+	more [maxClauses - 1][]uint64
 	fields []fieldIndex
 }
 
@@ -102,7 +102,7 @@ type fieldIndex struct {
 	fid  int32
 	lits *gramIndex
 	// patRules maps a pattern to the clauses it satisfies, each encoded
-	// as route position<<1 | clause number.
+	// as route position<<2 | clause number (so maxClauses <= 4).
 	patRules [][]int32
 }
 
@@ -244,11 +244,11 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 		return
 	}
 	s := e.scratch.Get().(*scratch)
-	if cap(s.bits) < 2*rt.words {
-		s.bits = make([]uint64, 2*rt.words)
+	if cap(s.bits) < maxClauses*rt.words {
+		s.bits = make([]uint64, maxClauses*rt.words)
 	}
 	pos := s.fields.resolve(e.fields, ev)
-	cand := rt.mark(ev, pos, s.bits[:2*rt.words], &s.scan)
+	cand := rt.mark(ev, pos, s.bits[:maxClauses*rt.words], &s.scan)
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
@@ -267,18 +267,21 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 // second clauses; the first half, returned, ends up holding the rules
 // whose every clause hit.
 func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, sc *scanScratch) []uint64 {
-	cand, hit2 := bits[:rt.words], bits[rt.words:]
+	cand := bits[:rt.words]
 	copy(cand, rt.always)
-	clear(hit2)
+	clear(bits[rt.words:])
 	for i := range rt.fields {
 		fi := &rt.fields[i]
 		if p := pos[fi.fid]; p >= 0 {
 			fi.scan(ev.Fields[p].Value, bits, sc, i)
 		}
 	}
-	for w := range cand {
-		// A rule with a second clause is a candidate only if it hit too.
-		cand[w] &^= rt.second[w] &^ hit2[w]
+	for c := range rt.more {
+		// A rule with a further clause is a candidate only if it hit too.
+		need, hit := rt.more[c], bits[(c+1)*rt.words:(c+2)*rt.words]
+		for w := range cand {
+			cand[w] &^= need[w] &^ hit[w]
+		}
 	}
 	return cand
 }
@@ -317,11 +320,11 @@ func (fi *fieldIndex) scan(v event.Value, bits []uint64, sc *scanScratch, slot i
 		}
 	}
 	pr := fi.patRules
-	words := len(bits) / 2
+	words := len(bits) / maxClauses
 	for _, p := range hits {
 		for _, code := range pr[p] {
-			ri := int(code >> 1)
-			bits[int(code&1)*words+(ri>>6)] |= 1 << (uint(ri) & 63)
+			ri := int(code >> 2)
+			bits[int(code&3)*words+(ri>>6)] |= 1 << (uint(ri) & 63)
 		}
 	}
 }
@@ -444,7 +447,9 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 	}
 	rt.words = (len(rt.rules) + 63) / 64
 	rt.always = make([]uint64, rt.words)
-	rt.second = make([]uint64, rt.words)
+	for c := range rt.more {
+		rt.more[c] = make([]uint64, rt.words)
+	}
 	type fieldPats struct {
 		pats  []string
 		index map[string]int
@@ -457,8 +462,8 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 			rt.always[i>>6] |= 1 << (uint(i) & 63)
 			continue
 		}
-		if len(r.clauses) > 1 {
-			rt.second[i>>6] |= 1 << (uint(i) & 63)
+		for c := 1; c < len(r.clauses); c++ {
+			rt.more[c-1][i>>6] |= 1 << (uint(i) & 63)
 		}
 		for ci, clause := range r.clauses {
 			for _, t := range clause {
@@ -475,7 +480,7 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 					fp.pats = append(fp.pats, t.lit)
 					fp.rules = append(fp.rules, nil)
 				}
-				code := int32(i<<1 | ci)
+				code := int32(i<<2 | ci)
 				if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != code {
 					fp.rules[p] = append(rs, code)
 				}
