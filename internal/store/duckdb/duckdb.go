@@ -354,7 +354,10 @@ func fillRow(row []driver.Value, e *event.Event, buf []byte) []byte {
 		}
 	}
 	buf = appendFields(buf, e.Fields)
-	row[len(row)-1] = string(buf)
+	// The bytes, not a string copy: AppendRow copies them into DuckDB's
+	// vector before fillRow reuses buf for the next event, and the copy to
+	// a Go string was most of AppendEvents' garbage.
+	row[len(row)-1] = buf
 	return buf
 }
 
