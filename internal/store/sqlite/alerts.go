@@ -89,26 +89,33 @@ func prepareAlert(a store.Alert, window time.Duration, now time.Time) (store.Ale
 // alertStmts runs the three statements of an upsert: on a transaction for
 // one alert, or on statements prepared once for a batch.
 type alertStmts interface {
-	selectByKey(ctx context.Context, key any) *sql.Row
+	selectByKey(ctx context.Context, key any) (store.Alert, error) // sql.ErrNoRows when there is none
 	update(ctx context.Context, args ...any) error
+	updateCounts(ctx context.Context, args ...any) error
 	insert(ctx context.Context, args ...any) error
 }
 
 const (
-	sqlSelectByKey = `SELECT ` + alertCols + ` FROM alerts WHERE dedup_key = ?`
-	sqlUpdateAlert = `UPDATE alerts SET time = ?, last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`
-	sqlInsertAlert = `INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, host, time, first_seen, last_seen,
+	sqlSelectByKey  = `SELECT ` + alertCols + ` FROM alerts WHERE dedup_key = ?`
+	sqlUpdateAlert  = `UPDATE alerts SET time = ?, last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`
+	sqlUpdateCounts = `UPDATE alerts SET last_seen = ?, count = ?, event_ids = ?, matched = ?, tags = ? WHERE id = ?`
+	sqlInsertAlert  = `INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, tags, host, time, first_seen, last_seen,
 			count, status, assignee, event_ids, matched, retro, source, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 type txAlertStmts struct{ tx *sql.Tx }
 
-func (t txAlertStmts) selectByKey(ctx context.Context, key any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, sqlSelectByKey, key)
+func (t txAlertStmts) selectByKey(ctx context.Context, key any) (store.Alert, error) {
+	return scanAlert(t.tx.QueryRowContext(ctx, sqlSelectByKey, key))
 }
 
 func (t txAlertStmts) update(ctx context.Context, args ...any) error {
 	_, err := t.tx.ExecContext(ctx, sqlUpdateAlert, args...)
+	return err
+}
+
+func (t txAlertStmts) updateCounts(ctx context.Context, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, sqlUpdateCounts, args...)
 	return err
 }
 
@@ -121,10 +128,16 @@ func (t txAlertStmts) insert(ctx context.Context, args ...any) error {
 // key, or inserts it.
 func upsertTx(ctx context.Context, st alertStmts, a store.Alert, key any) (store.Alert, bool, error) {
 	if key != nil {
-		old, err := scanAlert(st.selectByKey(ctx, key))
+		old, err := st.selectByKey(ctx, key)
 		switch {
 		case err == nil:
 			out := merge(old, a)
+			if out.Time.Equal(old.Time) {
+				// time is in four indexes: leaving it out of the SET
+				// spares rewriting them for the usual repeat.
+				err := st.updateCounts(ctx, nanos(out.LastSeen), out.Count, jsonList(out.EventIDs), jsonList(out.Matched), jsonList(out.Tags), out.ID)
+				return out, false, err
+			}
 			err := st.update(ctx, nanos(out.Time), nanos(out.LastSeen), out.Count, jsonList(out.EventIDs), jsonList(out.Matched), jsonList(out.Tags), out.ID)
 			return out, false, err
 		case !errors.Is(err, sql.ErrNoRows):
