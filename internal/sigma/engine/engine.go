@@ -92,7 +92,7 @@ type route struct {
 	words  int
 	always []uint64 // rules without triggers: evaluated for every event
 	// more[c-1] marks the rules with a clause c > 0, which must also hit.
-	more [maxClauses - 1][]uint64
+	more   [maxClauses - 1][]uint64
 	fields []fieldIndex
 }
 
@@ -107,6 +107,8 @@ type fieldIndex struct {
 }
 
 type scratch struct {
+	route  *route          // the route of ls
+	ls     event.Logsource // as the last event wrote it
 	bits   []uint64
 	fields fieldTable
 	scan   scanScratch
@@ -239,11 +241,18 @@ func (e *Engine) Unresolved(r *sigma.Rule) []string {
 // allocate for events that match nothing once the event's log source has
 // been seen. fn must not keep ev beyond the call if the caller reuses it.
 func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
-	rt := e.route(ev.Logsource)
+	s := e.scratch.Get().(*scratch)
+	// Events come in runs from one source: the last route is remembered
+	// per scratch, sparing the shared map's hashing and lock.
+	rt := s.route
+	if rt == nil || ev.Logsource != s.ls {
+		rt = e.route(ev.Logsource)
+		s.route, s.ls = rt, ev.Logsource
+	}
 	if len(rt.rules) == 0 {
+		e.scratch.Put(s)
 		return
 	}
-	s := e.scratch.Get().(*scratch)
 	if cap(s.bits) < maxClauses*rt.words {
 		s.bits = make([]uint64, maxClauses*rt.words)
 	}
