@@ -8,7 +8,10 @@
 //
 // Writes: each AppendEvents call first asks which of the batch's ids are
 // already stored (one query bounded by the batch's time span, so DuckDB's
-// zone maps skip the rest of the table), then appends the new events with
+// zone maps skip the rest of the table), leaving out the events that an
+// in-memory filter of recently stored id hashes proves new (recentIDs: live
+// ingest, whose events are newer than the filter's cutoff, mostly skips
+// the query), then appends the new events with
 // DuckDB's Appender inside one transaction. Idempotency is this check, not a
 // primary key: DuckDB's ART index costs memory for every row and slows bulk
 // inserts, while the check only touches row groups whose time range overlaps
