@@ -171,9 +171,12 @@ func UnmarshalFields(data []byte) ([]Field, error) {
 		return nil, ErrNotObject
 	}
 	d.pos++
-	var fields []Field
+	fields := make([]Field, 0, d.estimateFields())
 	if err := d.object("", &fields, 1); err != nil {
 		return nil, err
+	}
+	if len(fields) == 0 {
+		return nil, nil
 	}
 	return fields, nil
 }
