@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilsoc/vigil/internal/detect"
 	"github.com/vigilsoc/vigil/internal/event"
+	"github.com/vigilsoc/vigil/internal/fieldmap"
 	"github.com/vigilsoc/vigil/internal/ingest"
 	"github.com/vigilsoc/vigil/internal/sigma"
 )
@@ -132,10 +133,15 @@ func detectMain(ctx context.Context, o detectOptions, inputs []string, s Stdio) 
 	}
 	minLevel, _ := detect.ParseLevel(o.minLevel)
 
+	maps, err := fieldmap.New(fieldmap.Config{})
+	if err != nil {
+		fmt.Fprintf(s.Err, "vigil detect: %v\n", err)
+		return exitFail
+	}
 	coll := sigma.LoadPaths(o.rules...)
 	runner, compileErrs, err := detect.New(detect.Config{
 		Rules: coll, Placeholders: parsePlaceholders(o.placeholders), MinLevel: minLevel,
-		RuleIDs: o.ruleIDs, Explain: true,
+		RuleIDs: o.ruleIDs, Explain: true, CategoryMatches: maps.CategoryMatches,
 	})
 	if err != nil {
 		fmt.Fprintf(s.Err, "vigil detect: %v\n", err)
@@ -176,6 +182,7 @@ func detectMain(ctx context.Context, o detectOptions, inputs []string, s Stdio) 
 		errShown   int
 	)
 	reader, err := ingest.New(ingest.Config{
+		Mappings:    maps,
 		EVTXWorkers: evtxWorkers(o.workers, len(files)),
 		OnError: func(e error) {
 			recordErrs.Add(1)

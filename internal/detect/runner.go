@@ -27,6 +27,9 @@ type Config struct {
 	RuleIDs []string
 	// Explain computes the matched field names for each detection.
 	Explain bool
+	// CategoryMatches relates rule categories to event categories beyond
+	// equality (registry_event covers registry_set, ...); nil means equality.
+	CategoryMatches func(ruleCategory, eventCategory string) bool
 	// Correlation bounds the correlation runtime's memory.
 	Correlation correlate.Config
 	Logger      *slog.Logger
@@ -71,7 +74,7 @@ func New(cfg Config) (*Runner, []sigma.FileError, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	eng, errs := engine.New(engine.Config{Placeholders: cfg.Placeholders, Logger: cfg.Logger}, cfg.Rules)
+	eng, errs := engine.New(engine.Config{Placeholders: cfg.Placeholders, CategoryMatches: cfg.CategoryMatches, Logger: cfg.Logger}, cfg.Rules)
 	if cfg.Correlation.Logger == nil {
 		cfg.Correlation.Logger = cfg.Logger
 	}

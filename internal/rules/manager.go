@@ -52,6 +52,8 @@ type Config struct {
 	State     store.StateStore
 	// Placeholders give values to expand placeholders.
 	Placeholders map[string][]string
+	// CategoryMatches relates rule and event categories beyond equality.
+	CategoryMatches func(ruleCategory, eventCategory string) bool
 	// Poll is how often the rule files are checked for changes; default 2s.
 	Poll        time.Duration
 	Correlation correlate.Config
@@ -185,7 +187,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	}
 	runner, compileErrs, err := detect.New(detect.Config{
 		Rules: active, Placeholders: m.cfg.Placeholders, Explain: true,
-		Correlation: m.cfg.Correlation, Logger: m.log,
+		CategoryMatches: m.cfg.CategoryMatches, Correlation: m.cfg.Correlation, Logger: m.log,
 	})
 	if err != nil {
 		return err

@@ -102,20 +102,19 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newStoreCollector(events))
 
+	maps, err := fieldmap.New(fieldmap.Config{})
+	if err != nil {
+		return err
+	}
 	rulesMgr, err := rules.New(ctx, rules.Config{
 		Paths: cfg.RulePaths, UploadDir: filepath.Join(cfg.DataDir, "rules"), State: state,
-		Placeholders: cfg.Placeholders, Logger: log,
+		Placeholders: cfg.Placeholders, CategoryMatches: maps.CategoryMatches, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	for _, e := range rulesMgr.Errors() {
 		log.Warn("rule not loaded", "path", e.Path, "err", e.Err)
-	}
-
-	maps, err := fieldmap.New(fieldmap.Config{})
-	if err != nil {
-		return err
 	}
 	dec, err := jsonl.NewDecoder(jsonl.Config{Mappings: maps})
 	if err != nil {
