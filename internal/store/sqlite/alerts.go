@@ -25,6 +25,9 @@ func dedupKey(a store.Alert, window time.Duration) string {
 }
 
 func jsonList(xs []string) string {
+	if s, ok := plainList(xs); ok {
+		return s
+	}
 	if xs == nil {
 		xs = []string{}
 	}
@@ -213,7 +216,9 @@ func scanAlert(sc interface{ Scan(...any) error }) (store.Alert, error) {
 		js  string
 		dst *[]string
 	}{{tags, &a.Tags}, {eventIDs, &a.EventIDs}, {matched, &a.Matched}} {
-		if err := json.Unmarshal([]byte(p.js), p.dst); err != nil {
+		if list, ok := parsePlainList(p.js); ok {
+			*p.dst = list
+		} else if err := json.Unmarshal([]byte(p.js), p.dst); err != nil {
 			return store.Alert{}, fmt.Errorf("alert %s: %w", a.ID, err)
 		}
 		if len(*p.dst) == 0 {
