@@ -70,6 +70,8 @@ func TestCorpusDetect(t *testing.T) {
 		"WinDefender_Events_1117_1116_AtomicRedTeam.evtx": "Windows Defender Threat Detected",
 		"persistence_security_dcshadow_4742.evtx":         "Possible DC Shadow Attack",
 		"DE_BYOV_Zam64_CA_Memdump_sysmon_7_10.evtx":       "Potential Credential Dumping Activity Via LSASS",
+		// A registry_event rule seeing a Sysmon 13 (registry_set) event.
+		"PanacheSysmon_vs_AtomicRedTeam01.evtx": "Sticky Key Like Backdoor Usage - Registry",
 	} {
 		if !found[sample][rule] {
 			t.Errorf("%s: no %q detection (got %v)", sample, rule, found[sample])
