@@ -133,3 +133,92 @@ func TestBackpressure(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestGroupCommitMergesAlerts queues batches before the writer runs, so
+// one group commit takes them all: their alerts are recorded together,
+// repeats across batches merged, and each batch still learns its own count.
+func TestGroupCommitMergesAlerts(t *testing.T) {
+	p, evs, st := newPipeline(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// One batch large enough to be matched on several goroutines: its
+	// detections must still come out in event order.
+	var big []*event.Event
+	for i := range 2 * parallelMatchMin {
+		img := `C:\x.exe`
+		if i%10 == 3 {
+			img = `C:\Windows\whoami.exe`
+		}
+		big = append(big, proc("h1", img, i))
+	}
+	batches := [][]*event.Event{
+		big,
+		{proc("h1", `C:\Windows\whoami.exe`, 9999), proc("h2", `C:\Windows\whoami.exe`, 9999)},
+		{proc("h3", `C:\y.exe`, 1)},
+	}
+	type result struct {
+		res Result
+		err error
+	}
+	results := make([]chan result, len(batches))
+	total := 0
+	for i, b := range batches {
+		total += len(b)
+		results[i] = make(chan result, 1)
+		go func() {
+			res, err := p.Submit(ctx, b)
+			results[i] <- result{res, err}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.InFlight() != total {
+		if time.Now().After(deadline) {
+			t.Fatalf("batches never all queued (%d of %d in flight)", p.InFlight(), total)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	go p.Run(ctx)
+	wantAlerts := []int{1, 2, 0}
+	for i, ch := range results {
+		r := <-ch
+		if r.err != nil || r.res.Accepted != len(batches[i]) || r.res.Alerts != wantAlerts[i] {
+			t.Errorf("batch %d: %+v, %v; want %d accepted, %d alerts", i, r.res, r.err, len(batches[i]), wantAlerts[i])
+		}
+	}
+	page, err := st.ListAlerts(ctx, store.AlertFilter{Host: "h1"})
+	if err != nil || len(page.Alerts) != 1 {
+		t.Fatalf("h1 alerts %+v %v", page, err)
+	}
+	a := page.Alerts[0]
+	wantCount := int64(2*parallelMatchMin/10 + 1)
+	if a.Count != wantCount || len(a.EventIDs) == 0 || a.EventIDs[0] != big[3].ID || !a.Time.Equal(big[3].Time) {
+		t.Errorf("h1 alert count %d (want %d), first event %v (want %s), time %v", a.Count, wantCount, a.EventIDs[:min(1, len(a.EventIDs))], big[3].ID, a.Time)
+	}
+	if stats, _ := evs.Stats(ctx); stats.Events != int64(total) {
+		t.Errorf("stored %d events, want %d", stats.Events, total)
+	}
+}
+
+// failingAlerts is a state store whose alert writes fail.
+type failingAlerts struct{ store.StateStore }
+
+var errAlertsDown = errors.New("alerts down")
+
+func (failingAlerts) UpsertAlerts(context.Context, []store.Alert, time.Duration) (int, error) {
+	return 0, errAlertsDown
+}
+
+func TestAlertFailureIsNotAcknowledged(t *testing.T) {
+	p, _, st := newPipeline(t, Config{})
+	p.cfg.State = failingAlerts{st}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	if _, err := p.Submit(ctx, []*event.Event{proc("h1", `C:\Windows\whoami.exe`, 1)}); !errors.Is(err, errAlertsDown) {
+		t.Fatalf("Submit with failing alerts: err = %v, want it to fail", err)
+	}
+	// A batch without detections needs no alert write and is acknowledged.
+	if _, err := p.Submit(ctx, []*event.Event{proc("h1", `C:\x.exe`, 2)}); err != nil {
+		t.Fatalf("Submit without detections: %v", err)
+	}
+}
