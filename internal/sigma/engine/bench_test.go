@@ -129,3 +129,20 @@ func BenchmarkProcessCreationPrefilter(b *testing.B) {
 	}
 	reportRates(b, cpu0)
 }
+
+// BenchmarkNewWindowsRules compiles every corpus rule for Windows, the
+// start-up cost of `vigil detect`. Loading the YAML is outside the loop.
+func BenchmarkNewWindowsRules(b *testing.B) {
+	dir := vigiltest.Corpus(b, "sigma")
+	coll := sigma.LoadPaths(filepath.Join(dir, "rules", "windows"))
+	b.ReportAllocs()
+	var e *Engine
+	cpu0 := cpuTime()
+	for b.Loop() {
+		e, _ = New(Config{}, coll)
+	}
+	b.ReportMetric(float64(len(e.rules)), "rules")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	}
+}

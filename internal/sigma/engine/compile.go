@@ -117,9 +117,11 @@ func (n *node) explain(ev *event.Event, pos []int32, out *[]string) bool {
 type compiler struct {
 	path         string
 	placeholders map[string][]string
-	fields       *fieldNames
 	errs         []sigma.FileError
 	unresolved   map[string]bool
+	// leaves are the field nodes made, in order: their ids are assigned
+	// afterwards, in load order, because rules compile concurrently.
+	leaves []*node
 }
 
 func (c *compiler) errorf(line, col int, err error) {
@@ -232,7 +234,7 @@ func (c *compiler) item(sel string, it sigma.FieldItem) *node {
 	}
 	n := &node{kind: kind, field: it.Field, m: m}
 	if kind == nodeField {
-		n.fid = c.fields.id(it.Field)
+		c.leaves = append(c.leaves, n)
 		n.runeLits = unicodeLiterals(it)
 	}
 	return n
