@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The normalised JSON shape, used by the API, the stores' raw column and
@@ -106,16 +107,89 @@ func writeValue(b *bytes.Buffer, v Value) {
 	}
 }
 
-// isJSONNumber reports whether s is a number in JSON's grammar.
+// isJSONNumber reports whether s may be written as a JSON number: what
+// json.Number accepts, without quotes. Text kept from a parsed number is
+// always a plain number literal, checked here without encoding/json.
 func isJSONNumber(s string) bool {
+	if isNumberLiteral(s) {
+		return true
+	}
 	var n json.Number
 	return json.Unmarshal([]byte(s), &n) == nil && !strings.HasPrefix(s, "\"")
 }
 
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
-	b.Write(enc)
+// isNumberLiteral reports whether s is exactly a number in JSON's grammar.
+func isNumberLiteral(s string) bool {
+	d := decoder{data: []byte(s), s: s}
+	if len(s) == 0 {
+		return false
+	}
+	if _, err := d.numberText(); err != nil {
+		return false
+	}
+	return d.pos == len(s)
 }
+
+// writeJSONString writes s as json.Marshal does, HTML characters and
+// U+2028/U+2029 escaped and invalid UTF-8 replaced, without its
+// reflection and allocation per string (FuzzWriteJSONString compares).
+func writeJSONString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteString(`\ufffd`)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
+}
+
+const hexDigits = "0123456789abcdef"
 
 // UnmarshalJSON reads the normalised shape. It accepts and rejects what
 // encoding/json would when decoding into the shape's struct (keys matched

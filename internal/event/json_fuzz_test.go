@@ -90,3 +90,25 @@ func FuzzUnmarshalFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteJSONString checks the string writer and the number check
+// against the encoding/json calls they replaced.
+func FuzzWriteJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `C:\Windows\a.exe`, `q"uote`, "<a href='x'>&amp;</a>", "\x00\x01\b\f\n\r\t\x1f\x7f",
+		"é ü 中文 😀", "\xff\xfe bad", "\u2028\u2029", "42", "-0.5e+3", "0x10", "007", " 1", "null", `"1"`, "1e400", "."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Fatalf("writeJSONString(%q) = %s, want %s", s, b.String(), want)
+		}
+		var n json.Number
+		wantNum := json.Unmarshal([]byte(s), &n) == nil && (len(s) == 0 || s[0] != '"')
+		if got := isJSONNumber(s); got != wantNum {
+			t.Fatalf("isJSONNumber(%q) = %v, want %v", s, got, wantNum)
+		}
+	})
+}
