@@ -257,8 +257,9 @@ func compileRule(placeholders map[string][]string, r *sigma.Rule, filters map[st
 			root = &node{kind: nodeAnd, kids: []*node{root, {kind: nodeNot, kids: []*node{f}}}}
 		}
 	}
-	cr := &compiledRule{rule: r, root: reorder(root), written: root, ls: lowerLogsource(r.Logsource)}
-	cr.clauses = indexClauses(clauses(root))
+	memo := clauseMemo{} // reorder's copies share the leaves with root
+	cr := &compiledRule{rule: r, root: memo.reorder(root), written: root, ls: lowerLogsource(r.Logsource)}
+	cr.clauses = indexClauses(memo.clauses(root))
 	cr.indexed = cr.clauses != nil
 	for u := range c.unresolved {
 		cr.unresolved = append(cr.unresolved, u)

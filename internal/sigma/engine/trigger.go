@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // trigger is one (field, literal) pair: if the rule matches an event, the
 // lower-cased text of that field contains the literal.
@@ -17,6 +20,25 @@ type trigger struct {
 // needs one child, so its only derivable set is the union of one set from
 // each child (the cheapest of each); NOT and keyword searches give none.
 func clauses(n *node) [][]trigger {
+	return clauseMemo{}.clauses(n)
+}
+
+// clauseMemo remembers the clauses of the nodes of one tree: reorder asks
+// for the selectivity of every AND child at every level, which without it
+// derives the sets of deep subtrees once per ancestor. The stored slices
+// are shared, so callers only copy out of them.
+type clauseMemo map[*node][][]trigger
+
+func (m clauseMemo) clauses(n *node) [][]trigger {
+	if cs, ok := m[n]; ok {
+		return cs
+	}
+	cs := m.derive(n)
+	m[n] = cs
+	return cs
+}
+
+func (m clauseMemo) derive(n *node) [][]trigger {
 	switch n.kind {
 	case nodeField:
 		if n.m.MatchesMissing() {
@@ -42,13 +64,13 @@ func clauses(n *node) [][]trigger {
 	case nodeAnd:
 		var out [][]trigger
 		for _, k := range n.kids {
-			out = append(out, clauses(k)...)
+			out = append(out, m.clauses(k)...)
 		}
 		return out
 	case nodeOr:
 		var set []trigger
 		for _, k := range n.kids {
-			cs := clauses(k)
+			cs := m.clauses(k)
 			if len(cs) == 0 {
 				return nil
 			}
@@ -174,40 +196,66 @@ func literalFrequency(lit string) float64 {
 // event): the usual system paths and parents, vendor and integrity
 // strings, and the most frequent program names.
 func commonLiteral(lit string) bool {
-	for _, v := range [...]string{
-		`c:\windows\system32\svchost.exe -k netsvcs -p -s schedule`,
-		`c:\windows\system32\windowspowershell\v1.0\powershell.exe`,
-		`c:\windows\system32\services.exe`,
-		`c:\windows\system32\conhost.exe`,
-		`c:\windows\system32\runtimebroker.exe`,
-		`c:\windows\system32\dllhost.exe`,
-		`c:\windows\system32\cmd.exe`,
-		`c:\windows\syswow64\`,
-		`c:\windows\explorer.exe`,
-		`c:\program files (x86)\microsoft\edge\application\msedge.exe`,
-		`c:\program files\google\chrome\application\chrome.exe`,
-		`c:\users\public\appdata\local\temp\`,
-		`c:\users\default\appdata\roaming\microsoft\windows\`,
-		`c:\programdata\microsoft\windows defender\platform\`,
-		`microsoft® windows® operating system`,
-		`microsoft corporation`,
-		`nt authority\system`,
-		`nt authority\local service`,
-		`nt authority\network service`,
-		`host process for windows services`,
-		`windows command processor`,
-		`windows powershell`,
-		`console window host`,
-		`s-1-16-16384`, `s-1-16-12288`, `s-1-16-8192`,
-		`system`, `medium`, `high`, `low`,
-		`.exe`, `.dll`, `.ps1`, `.bat`, `.tmp`,
-	} {
+	if lit == "" {
+		return true // in every value, as strings.Contains says
+	}
+	if len(lit) <= maxLiteral {
+		_, ok := commonFragments()[lit]
+		return ok
+	}
+	for _, v := range commonValues {
 		if strings.Contains(v, lit) {
 			return true
 		}
 	}
 	return false
 }
+
+// commonValues are the values commonLiteral looks in.
+var commonValues = [...]string{
+	`c:\windows\system32\svchost.exe -k netsvcs -p -s schedule`,
+	`c:\windows\system32\windowspowershell\v1.0\powershell.exe`,
+	`c:\windows\system32\services.exe`,
+	`c:\windows\system32\conhost.exe`,
+	`c:\windows\system32\runtimebroker.exe`,
+	`c:\windows\system32\dllhost.exe`,
+	`c:\windows\system32\cmd.exe`,
+	`c:\windows\syswow64\`,
+	`c:\windows\explorer.exe`,
+	`c:\program files (x86)\microsoft\edge\application\msedge.exe`,
+	`c:\program files\google\chrome\application\chrome.exe`,
+	`c:\users\public\appdata\local\temp\`,
+	`c:\users\default\appdata\roaming\microsoft\windows\`,
+	`c:\programdata\microsoft\windows defender\platform\`,
+	`microsoft® windows® operating system`,
+	`microsoft corporation`,
+	`nt authority\system`,
+	`nt authority\local service`,
+	`nt authority\network service`,
+	`host process for windows services`,
+	`windows command processor`,
+	`windows powershell`,
+	`console window host`,
+	`s-1-16-16384`, `s-1-16-12288`, `s-1-16-8192`,
+	`system`, `medium`, `high`, `low`,
+	`.exe`, `.dll`, `.ps1`, `.bat`, `.tmp`,
+}
+
+// commonFragments holds every substring of commonValues up to maxLiteral
+// bytes, which covers every call from the compiler (literals are shortened
+// first): a map probe instead of ~40 substring searches, which made
+// commonLiteral a third of engine.New. Built once, then only read.
+var commonFragments = sync.OnceValue(func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, v := range commonValues {
+		for i := range len(v) {
+			for j := i + 1; j <= len(v) && j-i <= maxLiteral; j++ {
+				m[v[i:j]] = struct{}{}
+			}
+		}
+	}
+	return m
+})
 
 func dedupe(s []trigger) []trigger {
 	seen := make(map[trigger]bool, len(s))
@@ -260,20 +308,24 @@ func shorten(lit string) string {
 // is rejected by its cheapest test. The original tree is kept for Explain,
 // which reports fields in the order the rule names them.
 func reorder(n *node) *node {
+	return clauseMemo{}.reorder(n)
+}
+
+func (m clauseMemo) reorder(n *node) *node {
 	if len(n.kids) == 0 {
 		return n
 	}
 	c := *n
 	c.kids = make([]*node, len(n.kids))
 	for i, k := range n.kids {
-		c.kids[i] = reorder(k)
+		c.kids[i] = m.reorder(k)
 	}
 	if c.kind != nodeAnd {
 		return &c
 	}
 	keys := make([]float64, len(c.kids))
 	for i, k := range c.kids {
-		keys[i] = selectivity(k)
+		keys[i] = m.selectivity(k)
 	}
 	// Insertion sort: stable and AND nodes have few children.
 	for i := 1; i < len(c.kids); i++ {
@@ -288,11 +340,11 @@ func reorder(n *node) *node {
 // selectivity estimates how often n is true: the cost of its cheapest
 // necessary set, 1 when nothing is known, more for negations (usually
 // true: they are exclusions).
-func selectivity(n *node) float64 {
+func (m clauseMemo) selectivity(n *node) float64 {
 	if n.kind == nodeNot {
 		return 2
 	}
-	cs := clauses(n)
+	cs := m.clauses(n)
 	if len(cs) == 0 {
 		return 1
 	}

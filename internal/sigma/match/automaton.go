@@ -53,12 +53,18 @@ func NewAutomaton(patterns []string) *Automaton {
 	}
 	nc := a.nclass
 
-	// Trie.
-	trans := make([]int32, nc) // state 0 = root; -1 = no edge yet
+	// Trie. There are at most 1+total pattern length states: reserving
+	// that up front spares the repeated growth that dominated building
+	// large automatons.
+	maxStates := 1
+	for _, p := range patterns {
+		maxStates += len(p)
+	}
+	trans := make([]int32, nc, maxStates*nc) // state 0 = root; -1 = no edge yet
 	for i := range trans {
 		trans[i] = -1
 	}
-	own := [][]int32{nil}
+	own := make([][]int32, 1, maxStates)
 	for pi, p := range patterns {
 		if p == "" {
 			a.empty = append(a.empty, int32(pi))
@@ -71,8 +77,10 @@ func NewAutomaton(patterns []string) *Automaton {
 			if t < 0 {
 				t = int32(len(own))
 				own = append(own, nil)
-				for range nc {
-					trans = append(trans, -1)
+				n := len(trans)
+				trans = trans[:n+nc]
+				for j := n; j < n+nc; j++ {
+					trans[j] = -1
 				}
 				trans[int(s)*nc+c] = t
 			}
