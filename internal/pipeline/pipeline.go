@@ -211,7 +211,8 @@ func (p *Pipeline) InFlight() int {
 }
 
 // Run writes queued batches until ctx ends or Close is called, grouping
-// whatever is queued into one durable store write.
+// whatever is queued into one durable store write followed by one write of
+// the group's alerts; a batch is acknowledged only when both succeeded.
 func (p *Pipeline) Run(ctx context.Context) {
 	for {
 		var first *batch
