@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"bufio"
 	"bytes"
 	"errors"
@@ -122,6 +123,11 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, pipeline.ErrClosed):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down; retry")
+		return
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The sender went away or gave up; nothing is acknowledged and its
+		// retry is harmless. Not a server fault, so no error log.
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "request cancelled before the events were stored; retry")
 		return
 	case err != nil:
 		a.log.Error("ingest failed; batch not acknowledged", "events", len(events), "err", err)
