@@ -113,7 +113,7 @@ func BenchmarkProcessCreationPrefilter(b *testing.B) {
 	e := processCreationEngine(b)
 	evs := synth.ProcessCreation(10000, 1)
 	rt := e.route(evs[0].Logsource)
-	bits := make([]uint64, maxClauses*rt.words)
+	bits := make([]uint64, bitSections*rt.words)
 	var tab fieldTable
 	var sc scanScratch
 	b.ReportAllocs()

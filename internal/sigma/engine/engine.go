@@ -90,8 +90,10 @@ type compiledRule struct {
 	ls event.Logsource
 	// clauses are the index's necessary trigger sets (at most
 	// maxClauses); the rule is evaluated only when each has a hit.
-	clauses    [][]trigger
-	indexed    bool
+	clauses [][]trigger
+	indexed bool
+	// blockers are literals any of which makes the rule false.
+	blockers   []blocker
 	unresolved []string
 	profile    bool
 	prof       ruleCounters
@@ -112,7 +114,16 @@ type route struct {
 	// more[c-1] marks the rules with a clause c > 0, which must also hit.
 	more   [maxClauses - 1][]uint64
 	fields []fieldIndex
+	// blocks is set when some rule has blockers.
+	blocks bool
 }
+
+// The candidate bitsets: one section per clause number, then one for the
+// rules a blocker rules out.
+const (
+	blockSection = maxClauses
+	bitSections  = maxClauses + 1
+)
 
 // fieldIndex finds, in one field's text, the literals that wake rules.
 type fieldIndex struct {
@@ -120,7 +131,8 @@ type fieldIndex struct {
 	fid  int32
 	lits *gramIndex
 	// patRules maps a pattern to the clauses it satisfies, each encoded
-	// as route position<<2 | clause number (so maxClauses <= 4).
+	// as route position<<2 | clause number, blockSection for a blocker (so
+	// bitSections <= 4).
 	patRules [][]int32
 }
 
@@ -261,6 +273,7 @@ func compileRule(placeholders map[string][]string, r *sigma.Rule, filters map[st
 	cr := &compiledRule{rule: r, root: memo.reorder(root), written: root, ls: lowerLogsource(r.Logsource)}
 	cr.clauses = indexClauses(memo.clauses(root))
 	cr.indexed = cr.clauses != nil
+	cr.blockers = ruleBlockers(root)
 	for u := range c.unresolved {
 		cr.unresolved = append(cr.unresolved, u)
 	}
@@ -323,11 +336,11 @@ func (e *Engine) Match(ev *event.Event, fn func(r *sigma.Rule)) {
 		e.scratch.Put(s)
 		return
 	}
-	if cap(s.bits) < maxClauses*rt.words {
-		s.bits = make([]uint64, maxClauses*rt.words)
+	if cap(s.bits) < bitSections*rt.words {
+		s.bits = make([]uint64, bitSections*rt.words)
 	}
 	pos := s.fields.resolve(e.fields, ev)
-	cand := rt.mark(ev, pos, s.bits[:maxClauses*rt.words], &s.scan)
+	cand := rt.mark(ev, pos, s.bits[:bitSections*rt.words], &s.scan)
 	for w, word := range cand {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
@@ -406,6 +419,12 @@ func (rt *route) mark(ev *event.Event, pos []int32, bits []uint64, sc *scanScrat
 			cand[w] &^= need[w] &^ hit[w]
 		}
 	}
+	if rt.blocks {
+		blocked := bits[blockSection*rt.words : (blockSection+1)*rt.words]
+		for w := range cand {
+			cand[w] &^= blocked[w]
+		}
+	}
 	return cand
 }
 
@@ -443,7 +462,7 @@ func (fi *fieldIndex) scan(v event.Value, bits []uint64, sc *scanScratch, slot i
 		}
 	}
 	pr := fi.patRules
-	words := len(bits) / maxClauses
+	words := len(bits) / bitSections
 	for _, p := range hits {
 		for _, code := range pr[p] {
 			ri := int(code >> 2)
@@ -573,14 +592,43 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 	for c := range rt.more {
 		rt.more[c] = make([]uint64, rt.words)
 	}
+	type patKey struct {
+		lit    string
+		anchor anchor
+	}
 	type fieldPats struct {
-		pats  []string
-		index map[string]int
-		rules [][]int32
+		pats    []string
+		anchors []anchor
+		index   map[patKey]int
+		rules   [][]int32
 	}
 	byField := map[string]*fieldPats{}
 	var order []string
+	add := func(field, lit string, an anchor, code int32) {
+		fp := byField[field]
+		if fp == nil {
+			fp = &fieldPats{index: map[patKey]int{}}
+			byField[field] = fp
+			order = append(order, field)
+		}
+		k := patKey{lit, an}
+		p, ok := fp.index[k]
+		if !ok {
+			p = len(fp.pats)
+			fp.index[k] = p
+			fp.pats = append(fp.pats, lit)
+			fp.anchors = append(fp.anchors, an)
+			fp.rules = append(fp.rules, nil)
+		}
+		if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != code {
+			fp.rules[p] = append(rs, code)
+		}
+	}
 	for i, r := range rt.rules {
+		for _, b := range r.blockers {
+			rt.blocks = true
+			add(b.field, b.lit, b.anchor, int32(i<<2|blockSection))
+		}
 		if !r.indexed {
 			rt.always[i>>6] |= 1 << (uint(i) & 63)
 			continue
@@ -590,29 +638,13 @@ func (e *Engine) buildRoute(ls event.Logsource) *route {
 		}
 		for ci, clause := range r.clauses {
 			for _, t := range clause {
-				fp := byField[t.field]
-				if fp == nil {
-					fp = &fieldPats{index: map[string]int{}}
-					byField[t.field] = fp
-					order = append(order, t.field)
-				}
-				p, ok := fp.index[t.lit]
-				if !ok {
-					p = len(fp.pats)
-					fp.index[t.lit] = p
-					fp.pats = append(fp.pats, t.lit)
-					fp.rules = append(fp.rules, nil)
-				}
-				code := int32(i<<2 | ci)
-				if rs := fp.rules[p]; len(rs) == 0 || rs[len(rs)-1] != code {
-					fp.rules[p] = append(rs, code)
-				}
+				add(t.field, t.lit, 0, int32(i<<2|ci))
 			}
 		}
 	}
 	for _, f := range order {
 		fp := byField[f]
-		rt.fields = append(rt.fields, fieldIndex{name: f, fid: e.fields.ids[f], lits: newGramIndex(fp.pats), patRules: fp.rules})
+		rt.fields = append(rt.fields, fieldIndex{name: f, fid: e.fields.ids[f], lits: newAnchoredGramIndex(fp.pats, fp.anchors), patRules: fp.rules})
 	}
 	return rt
 }

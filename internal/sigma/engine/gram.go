@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"strings"
 )
 
@@ -45,22 +46,45 @@ type gramTable struct {
 type gramSlot struct{ key, start, end uint32 }
 
 type gramEntry struct {
-	lit string // ASCII-lower-cased, inline so the check needs no lookup
-	idx int32  // the literal's index as given to newGramIndex
-	off int32  // where the window starts in the literal
+	lit    string // ASCII-lower-cased, inline so the check needs no lookup
+	idx    int32  // the literal's index as given to newGramIndex
+	off    int16  // where the window starts in the literal
+	anchor anchor // where the literal must occur to count
 }
+
+// anchor restricts where a literal counts: at the start of the text, at its
+// end, or both (the whole text). The engine's exclusion filters
+// (startswith, endswith, equals) need them; trigger literals have none.
+type anchor uint8
+
+const (
+	anchorStart anchor = 1
+	anchorEnd   anchor = 2
+)
 
 const gramLen = 4
 
 func newGramIndex(lits []string) *gramIndex {
+	return newAnchoredGramIndex(lits, nil)
+}
+
+// newAnchoredGramIndex is newGramIndex with an anchor per literal (nil:
+// none). One-byte literals cannot be anchored.
+func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 	g := &gramIndex{}
 	long, pairs := map[uint32][]gramEntry{}, map[uint32][]gramEntry{}
 	var longKeys, pairKeys []uint32
 	for i, l := range lits {
 		l = lowerASCII(l)
+		var an anchor
+		if anchors != nil {
+			an = anchors[i]
+		}
 		switch {
 		case len(l) == 0:
 			// The engine never indexes "": it would match every text.
+		case len(l) == 1 && an != 0:
+			// Not supported: the literal is never reported.
 		case len(l) == 1:
 			g.ones = append(g.ones, gramEntry{lit: l, idx: int32(i)})
 		case len(l) < gramLen:
@@ -69,14 +93,17 @@ func newGramIndex(lits []string) *gramIndex {
 			if _, ok := pairs[k]; !ok {
 				pairKeys = append(pairKeys, k)
 			}
-			pairs[k] = append(pairs[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
+			pairs[k] = append(pairs[k], gramEntry{lit: l, idx: int32(i), off: int16(off), anchor: an})
 		default:
 			off := rarestWindow(l)
+			if off > math.MaxInt16 {
+				off = 0
+			}
 			k := gramKey(l[off : off+gramLen])
 			if _, ok := long[k]; !ok {
 				longKeys = append(longKeys, k)
 			}
-			long[k] = append(long[k], gramEntry{lit: l, idx: int32(i), off: int32(off)})
+			long[k] = append(long[k], gramEntry{lit: l, idx: int32(i), off: int16(off), anchor: an})
 		}
 	}
 	g.nkeys = len(longKeys)
@@ -305,6 +332,9 @@ func (g *gramIndex) check(es []gramEntry, s []byte, start int, hits []int32) []i
 			continue
 		}
 		if string(s[ls:ls+len(e.lit)]) == e.lit {
+			if e.anchor != 0 && (e.anchor&anchorStart != 0 && ls != 0 || e.anchor&anchorEnd != 0 && ls+len(e.lit) != len(s)) {
+				continue
+			}
 			hits = append(hits, e.idx)
 		}
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -349,4 +351,80 @@ func (m clauseMemo) selectivity(n *node) float64 {
 		return 1
 	}
 	return min(cost(cheapest(cs)), 1)
+}
+
+// blocker is a (field, literal, anchor) whose presence in an event makes
+// a rule false: the literal makes one of the rule's exclusions ("and not
+// filter") true. The index drops a woken rule when one of its blockers
+// hits, which spares evaluating the many rules whose selection names a
+// common program and whose filters exclude its usual locations.
+type blocker struct {
+	field, lit string
+	anchor     anchor
+}
+
+// maxBlockers bounds the blockers kept per rule: each is a pattern the
+// prefilter looks for, and a handful of the commonest exclusions does most
+// of the work.
+const maxBlockers = 24
+
+// ruleBlockers returns up to maxBlockers blockers for a rule tree,
+// commonest first.
+func ruleBlockers(root *node) []blocker {
+	bs := blockers(root)
+	seen := map[blocker]bool{}
+	out := bs[:0]
+	for _, b := range bs {
+		// One-byte literals cannot be anchored; very long ones are
+		// rare and only grow the index.
+		if seen[b] || len(b.lit) > 256 || (len(b.lit) < 2 && b.anchor != 0) {
+			continue
+		}
+		seen[b] = true
+		out = append(out, b)
+	}
+	slices.SortStableFunc(out, func(a, b blocker) int {
+		return cmp.Compare(literalFrequency(shorten(b.lit)), literalFrequency(shorten(a.lit)))
+	})
+	if len(out) > maxBlockers {
+		out = out[:maxBlockers]
+	}
+	return out
+}
+
+// blockers derives literals whose presence makes n false: a child of an AND
+// that is false, or a NOT whose operand is certainly true.
+func blockers(n *node) []blocker {
+	switch n.kind {
+	case nodeAnd:
+		var out []blocker
+		for _, k := range n.kids {
+			out = append(out, blockers(k)...)
+		}
+		return out
+	case nodeNot:
+		return sufficient(n.kids[0])
+	}
+	return nil
+}
+
+// sufficient derives literals whose presence makes n true.
+func sufficient(n *node) []blocker {
+	switch n.kind {
+	case nodeField:
+		var out []blocker
+		for _, s := range n.m.Sufficient() {
+			out = append(out, blocker{field: n.field, lit: s.Lit, anchor: anchor(s.Anchor)})
+		}
+		return out
+	case nodeOr:
+		var out []blocker
+		for _, k := range n.kids {
+			out = append(out, sufficient(k)...)
+		}
+		return out
+	case nodeNot:
+		return blockers(n.kids[0])
+	}
+	return nil
 }

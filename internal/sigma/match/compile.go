@@ -229,7 +229,7 @@ func mergeContains(ps []pred) []pred {
 	if len(lits) < minMergedContains {
 		return ps
 	}
-	return append([]pred{&containsAnyPred{a: NewAutomaton(lits)}}, rest...)
+	return append([]pred{&containsAnyPred{a: NewAutomaton(lits), lits: lits}}, rest...)
 }
 
 // computeLiterals fills the literal set the engine indexes on; see Literals.

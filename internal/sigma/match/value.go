@@ -409,7 +409,10 @@ func equalFoldBoth(a, b string) bool {
 // containsAnyPred replaces many case-insensitive contains values OR-ed
 // together (rules often list dozens of suspicious strings) with one pass of
 // an Automaton over the text instead of one search per value.
-type containsAnyPred struct{ a *Automaton }
+type containsAnyPred struct {
+	a    *Automaton
+	lits []string // the patterns, for Sufficient
+}
 
 func (p *containsAnyPred) match(v event.Value, _ *event.Event) bool {
 	return v.Kind != event.Null && p.a.matchesAny(v.Str)
