@@ -260,17 +260,20 @@ func (s *DB) AppendEvents(ctx context.Context, events []*event.Event) (int, erro
 			return 0, fmt.Errorf("duckdb: append: %w", err)
 		}
 	}
-	// One transaction around the Appender: it flushes every 2,048 rows, and
-	// without it each flush would commit on its own, leaving part of a
-	// failed batch stored.
-	if _, err := s.writer.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return 0, fmt.Errorf("duckdb: append: %w", err)
-	}
 	var rows []*event.Event
 	for _, e := range fresh {
 		if !isStored(stored, clean(e.ID)) {
 			rows = append(rows, e)
 		}
+	}
+	if len(rows) == 0 {
+		return 0, nil // a re-sent batch: nothing to write or sync
+	}
+	// One transaction around the Appender: it flushes every 2,048 rows, and
+	// without it each flush would commit on its own, leaving part of a
+	// failed batch stored.
+	if _, err := s.writer.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return 0, fmt.Errorf("duckdb: append: %w", err)
 	}
 	err := s.appendRows(rows)
 	if err == nil {
