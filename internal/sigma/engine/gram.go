@@ -24,14 +24,40 @@ import (
 // they cost one well-predicted test per byte instead of a second pass with
 // an automaton. One-byte literals are found with strings.IndexByte.
 type gramIndex struct {
-	bloom []uint64
-	shift uint32 // hash >> shift indexes the bloom bitmap
-	long  gramTable
-	nkeys int
+	// tiers hold the literals of four bytes or more by stride, densest
+	// first; see gramTier.
+	tiers []gramTier
 
 	pairs     *[1 << 10]uint64 // bit per last-two-bytes key; nil when none
 	pairTable gramTable
 	ones      []gramEntry // one-byte literals
+}
+
+// gramTier finds literals long enough to be found by looking at every
+// stride-th window of the text only: a literal of at least
+// gramLen+stride-1 bytes is keyed by stride consecutive windows, and one of
+// them starts at a multiple of stride wherever the literal occurs. Long
+// literals (most of them: hashes, paths, command-line fragments) so cost
+// a quarter of the bitmap tests per byte of text.
+type gramTier struct {
+	stride int
+	bloom  []uint64
+	shift  uint32 // hash >> shift indexes the bloom bitmap
+	table  gramTable
+}
+
+// strides are the tiers' strides, densest first.
+var strides = [...]int{1, 2, 4}
+
+// strideFor returns the tier of a literal of n >= gramLen bytes.
+func strideFor(n int) int {
+	st := 1
+	for _, s := range strides {
+		if n >= gramLen+s-1 {
+			st = s
+		}
+	}
+	return st
 }
 
 // gramTable is an open-addressing table from a window key to its entries
@@ -72,8 +98,25 @@ func newGramIndex(lits []string) *gramIndex {
 // none). One-byte literals cannot be anchored.
 func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 	g := &gramIndex{}
-	long, pairs := map[uint32][]gramEntry{}, map[uint32][]gramEntry{}
-	var longKeys, pairKeys []uint32
+	type tierKeys struct {
+		byKey map[uint32][]gramEntry
+		keys  []uint32
+	}
+	var tiers [len(strides)]tierKeys
+	pairs := map[uint32][]gramEntry{}
+	var pairKeys []uint32
+	// One tier per index: a denser one costs a test per byte anyway, so
+	// the longer literals join it rather than add tests of their own.
+	// Two- and three-byte literals are found in the dense pass.
+	stride := strides[len(strides)-1]
+	for _, l := range lits {
+		switch {
+		case len(l) >= gramLen:
+			stride = min(stride, strideFor(len(l)))
+		case len(l) >= 2:
+			stride = 1
+		}
+	}
 	for i, l := range lits {
 		l = lowerASCII(l)
 		var an anchor
@@ -95,30 +138,46 @@ func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 			}
 			pairs[k] = append(pairs[k], gramEntry{lit: l, idx: int32(i), off: int16(off), anchor: an})
 		default:
-			off := rarestWindow(l)
-			if off > math.MaxInt16 {
+			st := stride
+			ti := 0
+			for strides[ti] != st {
+				ti++
+			}
+			tk := &tiers[ti]
+			if tk.byKey == nil {
+				tk.byKey = map[uint32][]gramEntry{}
+			}
+			off := rarestWindows(l, st)
+			if off+st-1 > math.MaxInt16 {
 				off = 0
 			}
-			k := gramKey(l[off : off+gramLen])
-			if _, ok := long[k]; !ok {
-				longKeys = append(longKeys, k)
+			for j := off; j < off+st; j++ {
+				k := gramKey(l[j : j+gramLen])
+				if _, ok := tk.byKey[k]; !ok {
+					tk.keys = append(tk.keys, k)
+				}
+				tk.byKey[k] = append(tk.byKey[k], gramEntry{lit: l, idx: int32(i), off: int16(j), anchor: an})
 			}
-			long[k] = append(long[k], gramEntry{lit: l, idx: int32(i), off: int16(off), anchor: an})
 		}
 	}
-	g.nkeys = len(longKeys)
-	// About 32 bits per key keeps false positives near 3% of positions.
-	bits := uint32(10)
-	for (1<<bits) < 32*len(longKeys) && bits < 20 {
-		bits++
+	for ti, tk := range tiers {
+		if len(tk.keys) == 0 {
+			continue
+		}
+		// About 32 bits per key keeps false positives near 3% of the
+		// windows looked at.
+		bits := uint32(10)
+		for (1<<bits) < 32*len(tk.keys) && bits < 20 {
+			bits++
+		}
+		t := gramTier{stride: strides[ti], bloom: make([]uint64, (1<<bits)/64), shift: 32 - bits}
+		for _, k := range tk.keys {
+			h := gramHash(k) >> t.shift
+			t.bloom[h>>6] |= 1 << (h & 63)
+		}
+		t.table.build(tk.byKey, tk.keys)
+		g.tiers = append(g.tiers, t)
 	}
-	g.bloom = make([]uint64, (1<<bits)/64)
-	g.shift = 32 - bits
-	for _, k := range longKeys {
-		h := gramHash(k) >> g.shift
-		g.bloom[h>>6] |= 1 << (h & 63)
-	}
-	g.long.build(long, longKeys)
 	if len(pairKeys) > 0 {
 		g.pairs = new([1 << 10]uint64)
 		for _, k := range pairKeys {
@@ -188,27 +247,37 @@ func lowerASCII(s string) string {
 	return s
 }
 
-// rarestWindow picks the offset of the four-byte window of l least likely
-// to appear in ordinary text, so that the bitmap rarely sends the scan to
-// the table.
-func rarestWindow(l string) int {
+// rarestWindows picks the offset of the run of n consecutive four-byte
+// windows of l least likely to appear in ordinary text, so that the bitmap
+// rarely sends the scan to the table. len(l) >= gramLen+n-1.
+func rarestWindows(l string, n int) int {
 	best, bestScore := 0, 1<<30 // lower is rarer
-	for i := 0; i+gramLen <= len(l); i++ {
+	for i := 0; i+gramLen+n-1 <= len(l); i++ {
 		score := 0
-		for j := i; j < i+gramLen; j++ {
-			score += byteCommonness(l[j])
+		for j := i; j < i+n; j++ {
+			score += windowScore(l, j)
 		}
-		if commonLiteral(l[i : i+gramLen]) {
-			score += 40
-		}
-		// Prefer later windows slightly: literals share prefixes
-		// ("sha256=", "c:\\windows\\") more than endings.
-		score = 4*score - min(i, 8)
 		if score < bestScore {
 			best, bestScore = i, score
 		}
 	}
 	return best
+}
+
+// rarestWindow is rarestWindows for one window.
+func rarestWindow(l string) int { return rarestWindows(l, 1) }
+
+func windowScore(l string, i int) int {
+	score := 0
+	for j := i; j < i+gramLen; j++ {
+		score += byteCommonness(l[j])
+	}
+	if commonLiteral(l[i : i+gramLen]) {
+		score += 40
+	}
+	// Prefer later windows slightly: literals share prefixes
+	// ("sha256=", "c:\\windows\\") more than endings.
+	return 4*score - min(i, 8)
 }
 
 // byteCommonness is a rough frequency rank of a byte in command lines and
@@ -276,9 +345,37 @@ func (g *gramIndex) scanLower(s []byte, hits []int32) []int32 {
 			hits = append(hits, g.ones[i].idx)
 		}
 	}
-	if g.nkeys == 0 && g.pairs == nil {
-		return hits
+	tiers := g.tiers
+	if len(tiers) > 0 && tiers[0].stride == 1 {
+		hits = g.scanDense(&tiers[0], s, hits)
+		tiers = tiers[1:]
+	} else if g.pairs != nil {
+		var k uint32
+		for i := range s {
+			k = k<<8 | uint32(s[i])
+			if i > 0 {
+				hits = g.pairAt(s, i, k, hits)
+			}
+		}
 	}
+	for ti := range tiers {
+		t := &tiers[ti]
+		bloom, shift, st := t.bloom, t.shift&31, t.stride
+		for i := 0; i+gramLen <= len(s); i += st {
+			k := binary.BigEndian.Uint32(s[i:])
+			h := gramHash(k) >> shift
+			if bloom[h>>6]&(1<<(h&63)) == 0 {
+				continue
+			}
+			hits = g.check(t.table.lookup(k), s, i, hits)
+		}
+	}
+	return hits
+}
+
+// scanDense looks at every window for the stride-one tier's literals and
+// the two- and three-byte ones in the same pass.
+func (g *gramIndex) scanDense(t *gramTier, s []byte, hits []int32) []int32 {
 	var k uint32
 	n := min(len(s), gramLen-1)
 	for i := 0; i < n; i++ {
@@ -287,16 +384,9 @@ func (g *gramIndex) scanLower(s []byte, hits []int32) []int32 {
 			hits = g.pairAt(s, i, k, hits)
 		}
 	}
-	if g.nkeys == 0 {
-		for i := n; i < len(s); i++ {
-			k = k<<8 | uint32(s[i])
-			hits = g.pairAt(s, i, k, hits)
-		}
-		return hits
-	}
 	// shift is below 32; masking it spares the compiler's check for
 	// larger shifts in the loop.
-	bloom, shift, pairs := g.bloom, g.shift&31, g.pairs
+	bloom, shift, pairs := t.bloom, t.shift&31, g.pairs
 	for i := n; i < len(s); i++ {
 		k = k<<8 | uint32(s[i])
 		if pairs != nil {
@@ -308,7 +398,7 @@ func (g *gramIndex) scanLower(s []byte, hits []int32) []int32 {
 		if bloom[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		hits = g.check(g.long.lookup(k), s, i+1-gramLen, hits)
+		hits = g.check(t.table.lookup(k), s, i+1-gramLen, hits)
 	}
 	return hits
 }

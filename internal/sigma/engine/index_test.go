@@ -40,8 +40,9 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// TestGramIndexRandom checks the prefilter against strings.Contains on
-// random texts over a small alphabet, where literals overlap and repeat.
+// TestGramIndexRandom checks the prefilter against strings.Contains (or
+// the anchored comparison) on random texts over a small alphabet, where
+// literals overlap and repeat; literal lengths cover every stride tier.
 func TestGramIndexRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const alphabet = "abAB-\\. é"
@@ -52,19 +53,46 @@ func TestGramIndexRandom(t *testing.T) {
 		}
 		return b.String()
 	}
-	for round := range 200 {
+	for round := range 400 {
 		var lits []string
+		var anchors []anchor
 		for range 1 + rng.IntN(30) {
-			lits = append(lits, word(1+rng.IntN(7)))
+			lits = append(lits, word(1+rng.IntN(14)))
+			anchors = append(anchors, anchor(rng.IntN(4)))
 		}
-		g := newGramIndex(lits)
+		if round%2 == 0 {
+			anchors = nil
+		}
+		g := newAnchoredGramIndex(lits, anchors)
 		for range 20 {
-			s := word(rng.IntN(40))
+			s := word(rng.IntN(60))
+			if rng.IntN(3) == 0 {
+				// Plant a literal so that long ones are found too.
+				l := lits[rng.IntN(len(lits))]
+				at := rng.IntN(len(s) + 1)
+				s = s[:at] + l + s[at:]
+			}
 			found := map[int]bool{}
 			g.scan(s, func(i int) { found[i] = true })
+			ls := asciiLower(s)
 			for i, l := range lits {
-				if want := strings.Contains(asciiLower(s), asciiLower(l)); found[i] != want {
-					t.Fatalf("round %d: text %q, literal %q: found %v, want %v", round, s, l, found[i], want)
+				l = asciiLower(l)
+				want := strings.Contains(ls, l)
+				if anchors != nil {
+					switch anchors[i] {
+					case anchorStart:
+						want = strings.HasPrefix(ls, l)
+					case anchorEnd:
+						want = strings.HasSuffix(ls, l)
+					case anchorStart | anchorEnd:
+						want = ls == l
+					}
+					if len(l) == 1 && anchors[i] != 0 {
+						want = false // not supported: never reported
+					}
+				}
+				if found[i] != want {
+					t.Fatalf("round %d: text %q, literal %d %q (anchors %v): found %v, want %v", round, s, i, l, anchors, found[i], want)
 				}
 			}
 		}
