@@ -72,10 +72,23 @@ type gramTable struct {
 type gramSlot struct{ key, start, end uint32 }
 
 type gramEntry struct {
-	lit    string // ASCII-lower-cased, inline so the check needs no lookup
+	// w holds the literal's first sixteen bytes (zero-padded), so that a
+	// window hit is confirmed with two loads from the text and none from
+	// the literal's own memory, usually a cache miss of its own.
+	w      [2]uint64
+	lit    string // ASCII-lower-cased
 	idx    int32  // the literal's index as given to newGramIndex
 	off    int16  // where the window starts in the literal
 	anchor anchor // where the literal must occur to count
+}
+
+func newGramEntry(lit string, idx, off int, an anchor) gramEntry {
+	e := gramEntry{lit: lit, idx: int32(idx), off: int16(off), anchor: an}
+	var b [16]byte
+	copy(b[:], lit)
+	e.w[0] = binary.LittleEndian.Uint64(b[:8])
+	e.w[1] = binary.LittleEndian.Uint64(b[8:])
+	return e
 }
 
 // anchor restricts where a literal counts: at the start of the text, at its
@@ -129,14 +142,14 @@ func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 		case len(l) == 1 && an != 0:
 			// Not supported: the literal is never reported.
 		case len(l) == 1:
-			g.ones = append(g.ones, gramEntry{lit: l, idx: int32(i)})
+			g.ones = append(g.ones, newGramEntry(l, i, 0, 0))
 		case len(l) < gramLen:
 			off := len(l) - 2
 			k := uint32(l[off])<<8 | uint32(l[off+1])
 			if _, ok := pairs[k]; !ok {
 				pairKeys = append(pairKeys, k)
 			}
-			pairs[k] = append(pairs[k], gramEntry{lit: l, idx: int32(i), off: int16(off), anchor: an})
+			pairs[k] = append(pairs[k], newGramEntry(l, i, off, an))
 		default:
 			st := stride
 			ti := 0
@@ -156,7 +169,7 @@ func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 				if _, ok := tk.byKey[k]; !ok {
 					tk.keys = append(tk.keys, k)
 				}
-				tk.byKey[k] = append(tk.byKey[k], gramEntry{lit: l, idx: int32(i), off: int16(j), anchor: an})
+				tk.byKey[k] = append(tk.byKey[k], newGramEntry(l, i, j, an))
 			}
 		}
 	}
@@ -417,11 +430,23 @@ func (g *gramIndex) pairAt(s []byte, i int, k uint32, hits []int32) []int32 {
 func (g *gramIndex) check(es []gramEntry, s []byte, start int, hits []int32) []int32 {
 	for i := range es {
 		e := &es[i]
-		ls := start - int(e.off)
-		if ls < 0 || ls+len(e.lit) > len(s) {
+		ls, n := start-int(e.off), len(e.lit)
+		if ls < 0 || ls+n > len(s) {
 			continue
 		}
-		if string(s[ls:ls+len(e.lit)]) == e.lit {
+		var eq bool
+		if n <= 16 && ls+16 <= len(s) {
+			a := binary.LittleEndian.Uint64(s[ls:])
+			if n <= 8 {
+				eq = (a^e.w[0])&(^uint64(0)>>(64-8*n)) == 0
+			} else {
+				b := binary.LittleEndian.Uint64(s[ls+8:])
+				eq = a == e.w[0] && (b^e.w[1])&(^uint64(0)>>(128-8*n)) == 0
+			}
+		} else {
+			eq = string(s[ls:ls+n]) == e.lit
+		}
+		if eq {
 			if e.anchor != 0 && (e.anchor&anchorStart != 0 && ls != 0 || e.anchor&anchorEnd != 0 && ls+len(e.lit) != len(s)) {
 				continue
 			}
