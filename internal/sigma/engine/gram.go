@@ -185,8 +185,7 @@ func newAnchoredGramIndex(lits []string, anchors []anchor) *gramIndex {
 		}
 		t := gramTier{stride: strides[ti], bloom: make([]uint64, (1<<bits)/64), shift: 32 - bits}
 		for _, k := range tk.keys {
-			h := gramHash(k) >> t.shift
-			t.bloom[h>>6] |= 1 << (h & 63)
+			t.bloom[gramHash(k)>>t.shift>>6] |= bloomBits(gramHash(k), t.shift)
 		}
 		t.table.build(tk.byKey, tk.keys)
 		g.tiers = append(g.tiers, t)
@@ -235,6 +234,15 @@ func (t *gramTable) lookup(k uint32) []gramEntry {
 }
 
 func gramHash(k uint32) uint32 { return k * 0x9E3779B1 }
+
+// bloomBits is the mask of the two bits a key with hash h sets in its
+// bitmap word (h>>shift>>6): the word and the first bit come from the high
+// bits, the second from bits 6-11, which the word index never uses
+// (shift >= 12). Two bits in one word cut false positives from about 3% to
+// under 1% at the cost of one more shift per window.
+func bloomBits(h, shift uint32) uint64 {
+	return 1<<(h>>shift&63) | 1<<(h>>6&63)
+}
 
 func gramKey(w string) uint32 {
 	return uint32(w[0])<<24 | uint32(w[1])<<16 | uint32(w[2])<<8 | uint32(w[3])
@@ -376,8 +384,8 @@ func (g *gramIndex) scanLower(s []byte, hits []int32) []int32 {
 		bloom, shift, st := t.bloom, t.shift&31, t.stride
 		for i := 0; i+gramLen <= len(s); i += st {
 			k := binary.BigEndian.Uint32(s[i:])
-			h := gramHash(k) >> shift
-			if bloom[h>>6]&(1<<(h&63)) == 0 {
+			hk := gramHash(k)
+			if m := bloomBits(hk, shift); bloom[hk>>shift>>6]&m != m {
 				continue
 			}
 			hits = g.check(t.table.lookup(k), s, i, hits)
@@ -407,8 +415,8 @@ func (g *gramIndex) scanDense(t *gramTier, s []byte, hits []int32) []int32 {
 				hits = g.pairAt(s, i, k, hits)
 			}
 		}
-		h := gramHash(k) >> shift
-		if bloom[h>>6]&(1<<(h&63)) == 0 {
+		hk := gramHash(k)
+		if m := bloomBits(hk, shift); bloom[hk>>shift>>6]&m != m {
 			continue
 		}
 		hits = g.check(t.table.lookup(k), s, i+1-gramLen, hits)
