@@ -13,10 +13,14 @@ import (
 )
 
 func processCreationEngine(b *testing.B) *Engine {
+	return processCreationEngineConfig(b, Config{})
+}
+
+func processCreationEngineConfig(b *testing.B, cfg Config) *Engine {
 	b.Helper()
 	dir := vigiltest.Corpus(b, "sigma")
 	coll := sigma.LoadPaths(filepath.Join(dir, "rules", "windows", "process_creation"))
-	e, errs := New(Config{}, coll)
+	e, errs := New(cfg, coll)
 	if len(errs) > 0 || len(coll.Errors) > 0 {
 		b.Logf("%d parse and %d compile errors", len(coll.Errors), len(errs))
 	}
@@ -26,7 +30,16 @@ func processCreationEngine(b *testing.B) *Engine {
 // BenchmarkProcessCreation feeds synthetic Sysmon process-creation events
 // (about 90% benign) through every corpus rule for that log source.
 func BenchmarkProcessCreation(b *testing.B) {
-	e := processCreationEngine(b)
+	benchmarkProcessCreation(b, processCreationEngine(b))
+}
+
+// BenchmarkProcessCreationProfile is BenchmarkProcessCreation with
+// Config.Profile on: the cost of per-rule accounting.
+func BenchmarkProcessCreationProfile(b *testing.B) {
+	benchmarkProcessCreation(b, processCreationEngineConfig(b, Config{Profile: true}))
+}
+
+func benchmarkProcessCreation(b *testing.B, e *Engine) {
 	evs := synth.ProcessCreation(10000, 1)
 	var bytes int64
 	for _, ev := range evs {
