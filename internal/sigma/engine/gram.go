@@ -16,7 +16,15 @@ import (
 // miss. Here each literal of four bytes or more is keyed by its rarest
 // four-byte window: the scan rolls a 32-bit window over the text and tests
 // a bitmap of a few kilobytes that stays in L1; only a set bit leads to
-// the table and a comparison of the full literal in place.
+// the table and a comparison of the full literal in place (its first
+// sixteen bytes are stored in the entry). The bitmap sets two bits per key
+// in one word, for under 1% false positives.
+//
+// When a field has no literal shorter than five bytes, each literal is
+// keyed by two (or, from seven bytes, four) consecutive windows and the
+// scan tests only every second (fourth) window of the text: hashes and
+// file names cost a half or a quarter of the tests. Literals may be
+// anchored to the start or end of the text (the engine's blockers).
 //
 // Literals of two and three bytes are keyed by their last two bytes, tested
 // in a direct 64-kilobit bitmap in the same pass; most are non-ASCII runes
