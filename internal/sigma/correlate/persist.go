@@ -24,10 +24,10 @@ type savedState struct {
 }
 
 type savedGroup struct {
-	Rule   string           `json:"rule"` // the correlation's identity: id:, name: or title:
+	Rule string `json:"rule"` // the correlation's identity: id:, name: or title:
 	// Shape is what the saved state's layout depends on; a rule whose shape
 	// changed since the state was saved starts afresh.
-	Shape string `json:"shape"`
+	Shape  string           `json:"shape"`
 	By     []savedField     `json:"by"`
 	Open   bool             `json:"open,omitempty"`
 	First  int64            `json:"first,omitempty"`
