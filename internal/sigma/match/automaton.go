@@ -92,7 +92,12 @@ func NewAutomaton(patterns []string) *Automaton {
 
 	// Breadth-first: failure links, completing the DFA and merging outputs.
 	fail := make([]int32, nstates)
-	outs := make([][]int32, nstates)
+	// Each state's outputs are its own plus its failure state's, which
+	// breadth-first order has already placed: they are appended to one
+	// flat slice (state s owns flat[outLo[s]:outHi[s]]) rather than a
+	// slice per state.
+	outLo, outHi := make([]int32, nstates), make([]int32, nstates)
+	var flat []int32
 	queue := make([]int32, 0, nstates)
 	for c := range nc {
 		t := trans[c]
@@ -103,10 +108,15 @@ func NewAutomaton(patterns []string) *Automaton {
 		fail[t] = 0
 		queue = append(queue, t)
 	}
-	outs[0] = own[0]
+	flat = append(flat, own[0]...)
+	outHi[0] = int32(len(flat))
 	for qi := 0; qi < len(queue); qi++ {
 		s := queue[qi]
-		outs[s] = append(own[s][:len(own[s]):len(own[s])], outs[fail[s]]...)
+		outLo[s] = int32(len(flat))
+		flat = append(flat, own[s]...)
+		f := fail[s]
+		flat = append(flat, flat[outLo[f]:outHi[f]]...)
+		outHi[s] = int32(len(flat))
 		for c := range nc {
 			t := trans[int(s)*nc+c]
 			if t < 0 {
@@ -122,16 +132,17 @@ func NewAutomaton(patterns []string) *Automaton {
 	// the common no-output step is then one load and one sign test.
 	for i, t := range trans {
 		v := t * int32(nc)
-		if len(outs[t]) > 0 {
+		if outHi[t] > outLo[t] {
 			v = ^v
 		}
 		trans[i] = v
 	}
 	a.trans = trans
 	a.outStart = make([]int32, nstates+1)
+	a.out = make([]int32, 0, len(flat))
 	for s := range nstates {
 		a.outStart[s] = int32(len(a.out))
-		a.out = append(a.out, outs[s]...)
+		a.out = append(a.out, flat[outLo[s]:outHi[s]]...)
 	}
 	a.outStart[nstates] = int32(len(a.out))
 	return a
