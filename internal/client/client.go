@@ -359,6 +359,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil && lastErr != nil {
+			// Cancelled in the middle of a retry: say why it was being
+			// retried, as when cancelled while waiting between attempts.
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), lastErr)
+		}
 		lastErr = err
 		if !c.retryable(err, idempotent) {
 			return err
