@@ -145,7 +145,8 @@ func TestDetectFiltersAndFormats(t *testing.T) {
 	})
 	t.Run("stats", func(t *testing.T) {
 		_, _, errOut := run(t, "detect", "--rules", fixtureRules, "--format", "csv", "--stats", fixtureEvents)
-		if !strings.Contains(errOut, "HITS") || !strings.Contains(errOut, "44444444-4444-4444-8444-444444444444") {
+		if !strings.Contains(errOut, "HITS") || !strings.Contains(errOut, "44444444-4444-4444-8444-444444444444") ||
+			!strings.Contains(errOut, "full evaluations") || !strings.Contains(errOut, "EVALUATED") {
 			t.Errorf("--stats output missing:\n%s", errOut)
 		}
 	})

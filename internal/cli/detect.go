@@ -19,6 +19,7 @@ import (
 	"github.com/vigilsoc/vigil/internal/fieldmap"
 	"github.com/vigilsoc/vigil/internal/ingest"
 	"github.com/vigilsoc/vigil/internal/sigma"
+	"github.com/vigilsoc/vigil/internal/sigma/engine"
 )
 
 const detectSynopsis = "vigil detect --rules PATH [--rules PATH ...] [--format jsonl|table|csv] [options] INPUT..."
@@ -46,7 +47,7 @@ func runDetect(ctx context.Context, args []string, s Stdio) int {
 	fs.StringVar(&o.to, "to", "", "only events before this time (RFC 3339, or a duration ago)")
 	fs.Var(&o.ruleIDs, "rule-id", "only this rule id or name (repeatable)")
 	fs.Var(&o.placeholders, "placeholder", "value list for an expand placeholder: name=v1,v2 (repeatable)")
-	fs.BoolVar(&o.stats, "stats", false, "print per-rule hit counts on stderr")
+	fs.BoolVar(&o.stats, "stats", false, "print per-rule hit counts and the costliest rules' evaluation time on stderr")
 	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr even when it is not a terminal")
 	fs.BoolVar(&o.quiet, "quiet", false, "no summary or progress on stderr")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "files read and matched in parallel")
@@ -141,7 +142,7 @@ func detectMain(ctx context.Context, o detectOptions, inputs []string, s Stdio) 
 	coll := sigma.LoadPaths(o.rules...)
 	runner, compileErrs, err := detect.New(detect.Config{
 		Rules: coll, Placeholders: parsePlaceholders(o.placeholders), MinLevel: minLevel,
-		RuleIDs: o.ruleIDs, Explain: true, CategoryMatches: maps.CategoryMatches,
+		RuleIDs: o.ruleIDs, Explain: true, CategoryMatches: maps.CategoryMatches, Profile: o.stats,
 	})
 	if err != nil {
 		fmt.Fprintf(s.Err, "vigil detect: %v\n", err)
@@ -283,6 +284,7 @@ func detectMain(ctx context.Context, o detectOptions, inputs []string, s Stdio) 
 		sum.print(s.Err, nRules, len(files), bytesRead.Load(), recordErrs.Load(), elapsed)
 		if o.stats {
 			sum.printRules(s.Err)
+			printProfile(s.Err, runner.Engine().Profile())
 		}
 	}
 	if sum.writeErr != nil {
@@ -382,6 +384,27 @@ func (s *summary) printRules(w io.Writer) {
 	fmt.Fprintf(w, "\n%8s  %-13s  %-36s  %s\n", "HITS", "LEVEL", "RULE ID", "TITLE")
 	for _, h := range hits {
 		fmt.Fprintf(w, "%8d  %-13s  %-36s  %s\n", h.hits, h.level, h.id, h.title)
+	}
+}
+
+// printProfile lists the rules that cost the most evaluation time: how often
+// each was evaluated in full (after the literal prefilter), how often it
+// matched, and the time spent.
+func printProfile(w io.Writer, prof []engine.RuleProfile) {
+	sort.Slice(prof, func(i, j int) bool { return prof[i].Time > prof[j].Time })
+	var total time.Duration
+	var evals int64
+	for _, p := range prof {
+		total += p.Time
+		evals += p.Evaluations
+	}
+	fmt.Fprintf(w, "\nrule evaluation: %d full evaluations, %s in all; the costliest rules:\n", evals, total.Round(time.Microsecond))
+	fmt.Fprintf(w, "%12s  %10s  %8s  %-36s  %s\n", "TIME", "EVALUATED", "MATCHED", "RULE ID", "TITLE")
+	for i, p := range prof {
+		if i == 20 || p.Evaluations == 0 {
+			break
+		}
+		fmt.Fprintf(w, "%12s  %10d  %8d  %-36s  %s\n", p.Time.Round(time.Microsecond), p.Evaluations, p.Matches, p.Rule.ID, p.Rule.Title)
 	}
 }
 

@@ -30,6 +30,8 @@ type Config struct {
 	// CategoryMatches relates rule categories to event categories beyond
 	// equality (registry_event covers registry_set, ...); nil means equality.
 	CategoryMatches func(ruleCategory, eventCategory string) bool
+	// Profile records per-rule evaluation counts and time (Engine().Profile()).
+	Profile bool
 	// Correlation bounds the correlation runtime's memory.
 	Correlation correlate.Config
 	Logger      *slog.Logger
@@ -74,7 +76,7 @@ func New(cfg Config) (*Runner, []sigma.FileError, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	eng, errs := engine.New(engine.Config{Placeholders: cfg.Placeholders, CategoryMatches: cfg.CategoryMatches, Logger: cfg.Logger}, cfg.Rules)
+	eng, errs := engine.New(engine.Config{Placeholders: cfg.Placeholders, CategoryMatches: cfg.CategoryMatches, Profile: cfg.Profile, Logger: cfg.Logger}, cfg.Rules)
 	if cfg.Correlation.Logger == nil {
 		cfg.Correlation.Logger = cfg.Logger
 	}
