@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -35,21 +36,9 @@ func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Statuses = append(f.Statuses, st)
 	}
-	var err error
-	now := a.cfg.Now()
-	if f.Range.From, err = parseTimeParam(v.Get("from"), now); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "from: "+err.Error())
+	var ok bool
+	if f.Range, f.Limit, ok = a.rangeAndLimit(w, v); !ok {
 		return
-	}
-	if f.Range.To, err = parseTimeParam(v.Get("to"), now); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "to: "+err.Error())
-		return
-	}
-	if s := v.Get("limit"); s != "" {
-		if f.Limit, err = atoiPositive(s); err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, "limit: want a positive number")
-			return
-		}
 	}
 	page, err := a.cfg.State.ListAlerts(r.Context(), f)
 	if err != nil {
@@ -312,21 +301,9 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	f := store.AuditFilter{Actor: v.Get("actor"), Action: v.Get("action"), Target: v.Get("target"), Cursor: v.Get("cursor")}
-	var err error
-	now := a.cfg.Now()
-	if f.Range.From, err = parseTimeParam(v.Get("from"), now); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "from: "+err.Error())
+	var ok bool
+	if f.Range, f.Limit, ok = a.rangeAndLimit(w, v); !ok {
 		return
-	}
-	if f.Range.To, err = parseTimeParam(v.Get("to"), now); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "to: "+err.Error())
-		return
-	}
-	if s := v.Get("limit"); s != "" {
-		if f.Limit, err = atoiPositive(s); err != nil {
-			writeError(w, http.StatusBadRequest, codeBadRequest, "limit: want a positive number")
-			return
-		}
 	}
 	page, err := a.cfg.State.ListAudit(r.Context(), f)
 	if err != nil {
@@ -351,4 +328,28 @@ func atoiPositive(s string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// rangeAndLimit reads the from, to and limit parameters that list routes
+// share, answering 400 itself when one is malformed.
+func (a *API) rangeAndLimit(w http.ResponseWriter, v url.Values) (store.TimeRange, int, bool) {
+	var rng store.TimeRange
+	var err error
+	now := a.cfg.Now()
+	if rng.From, err = parseTimeParam(v.Get("from"), now); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "from: "+err.Error())
+		return rng, 0, false
+	}
+	if rng.To, err = parseTimeParam(v.Get("to"), now); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "to: "+err.Error())
+		return rng, 0, false
+	}
+	limit := 0
+	if s := v.Get("limit"); s != "" {
+		if limit, err = atoiPositive(s); err != nil {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "limit: want a positive number")
+			return rng, 0, false
+		}
+	}
+	return rng, limit, true
 }
