@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"github.com/vigilsoc/vigil/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -80,7 +81,7 @@ func EnsureAdminToken(dataDir string, env string) (plaintext string, created boo
 		return "", false, fmt.Errorf("auth: creating data directory: %w", err)
 	}
 	tok, _ = NewToken(DefaultTokenPrefix)
-	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", false, fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	return tok, true, nil
@@ -134,48 +135,6 @@ func ValidToken(tok string) error {
 		if c := tok[i]; c <= ' ' || c > '~' {
 			return fmt.Errorf("%w: byte %#02x at offset %d (only visible ASCII is allowed)", ErrInvalidToken, c, i)
 		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path with exactly mode perm via a synced
-// temporary file renamed into place, so a crash never leaves a truncated
-// token. (internal/pki has the same helper; two copies of ten lines beat a
-// shared "util" package.)
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file 0600, so the secret is never readable by
-	// others; Chmod is not reduced by the umask, so the mode is exactly perm.
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename durable; some file systems cannot sync a directory,
-	// and the rename has happened anyway, so the error is ignored.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vigilsoc/vigil/internal/atomicfile"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -244,11 +245,11 @@ func (ca *CA) create(certPath, keyPath string) error {
 	}
 	// Key first: a crash between the two renames leaves ca.key without
 	// ca.pem, which Open reports rather than overwriting.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return fmt.Errorf("pki: writing CA key: %w", err)
 	}
 	pemBytes := certPEM(der)
-	if err := writeFileAtomic(certPath, pemBytes, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, pemBytes, 0o644); err != nil {
 		return fmt.Errorf("pki: writing CA certificate: %w", err)
 	}
 	ca.cert, ca.certPEM, ca.key = cert, pemBytes, key

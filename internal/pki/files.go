@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 )
 
@@ -133,52 +132,6 @@ func readCertFile(path string) (*x509.Certificate, error) {
 			return nil, fmt.Errorf("pki: %s: %w: %w", path, ErrMalformed, err)
 		}
 		return cert, nil
-	}
-}
-
-// writeFileAtomic writes data to path with exactly mode perm: a temporary
-// file in the same directory, synced, then renamed over path, so a crash
-// leaves either the old file or the new one, never half a key.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file 0600, so a key is never readable by others
-	// even before this Chmod; Chmod (unlike the mode given to open) is not
-	// reduced by the umask, so the final mode is exactly perm.
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename durable. Errors are ignored: some platforms and
-// file systems cannot fsync a directory, and the rename has happened anyway.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"github.com/vigilsoc/vigil/internal/atomicfile"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -83,10 +84,10 @@ func (ca *CA) ServerCertificate(hosts []string) (tls.Certificate, error) {
 	}
 	// Key first, then certificate: a crash between leaves a pair that does
 	// not match, which loadServer treats as "make a new one".
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("pki: writing server key: %w", err)
 	}
-	if err := writeFileAtomic(certPath, certPEM(der), 0o644); err != nil {
+	if err := atomicfile.Write(certPath, certPEM(der), 0o644); err != nil {
 		return tls.Certificate{}, fmt.Errorf("pki: writing server certificate: %w", err)
 	}
 	ca.logger.Info("issued server certificate", "path", certPath, "dns", names, "ips", ips, "not_after", leaf.NotAfter)

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vigilsoc/vigil/internal/atomicfile"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -357,11 +358,7 @@ func (m *Manager) Upload(ctx context.Context, data []byte) ([]Info, error) {
 	}
 	name := safeFileName(ids[0]) + ".yml"
 	path := filepath.Join(m.cfg.UploadDir, name)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, data, 0o640); err != nil {
 		return nil, err
 	}
 	if err := m.Reload(ctx); err != nil {
