@@ -136,20 +136,9 @@ func decodeEvent(data []byte, strict bool) (Event, shape, error) {
 		d.pos++
 	} else {
 		for {
-			d.skipWS()
-			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-				return Event{}, sh, d.syntaxErr("want a member name")
-			}
-			key, err := d.str()
+			key, err := d.memberName()
 			if err != nil {
 				return Event{}, sh, err
-			}
-			if err := d.expect(':', "':' after member name"); err != nil {
-				return Event{}, sh, err
-			}
-			d.skipWS()
-			if d.pos >= len(d.data) {
-				return Event{}, sh, d.syntaxErr("unexpected end of JSON input")
 			}
 			switch key {
 			case "id", "time", "host", "logsource", "source":
@@ -304,20 +293,9 @@ func (d *decoder) logsource(ls *Logsource, noteType func(error)) error {
 		return nil
 	}
 	for {
-		d.skipWS()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return d.syntaxErr("want a member name")
-		}
-		key, err := d.str()
+		key, err := d.memberName()
 		if err != nil {
 			return err
-		}
-		if err := d.expect(':', "':' after member name"); err != nil {
-			return err
-		}
-		d.skipWS()
-		if d.pos >= len(d.data) {
-			return d.syntaxErr("unexpected end of JSON input")
 		}
 		switch {
 		case foldEq(key, "PRODUCT"):
@@ -397,6 +375,27 @@ func (d *decoder) estimateFields() int {
 
 var colon = []byte{':'}
 
+// memberName reads an object member's name and its ':' and skips to the
+// start of the value, which must exist.
+func (d *decoder) memberName() (string, error) {
+	d.skipWS()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return "", d.syntaxErr("want a member name")
+	}
+	key, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	if err := d.expect(':', "':' after member name"); err != nil {
+		return "", err
+	}
+	d.skipWS()
+	if d.pos >= len(d.data) {
+		return "", d.syntaxErr("unexpected end of JSON input")
+	}
+	return key, nil
+}
+
 // object reads members after the '{' up to and including the '}',
 // flattening nested objects into dotted names. depth is the object's own.
 func (d *decoder) object(prefix string, out *[]Field, depth int) error {
@@ -409,20 +408,9 @@ func (d *decoder) object(prefix string, out *[]Field, depth int) error {
 		return nil
 	}
 	for {
-		d.skipWS()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return d.syntaxErr("want a member name")
-		}
-		key, err := d.str()
+		key, err := d.memberName()
 		if err != nil {
 			return err
-		}
-		if err := d.expect(':', "':' after member name"); err != nil {
-			return err
-		}
-		d.skipWS()
-		if d.pos >= len(d.data) {
-			return d.syntaxErr("unexpected end of JSON input")
 		}
 		name := key
 		if prefix != "" {
