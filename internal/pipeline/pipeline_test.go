@@ -162,6 +162,7 @@ func TestGroupCommitMergesAlerts(t *testing.T) {
 	}
 	results := make([]chan result, len(batches))
 	total := 0
+	deadline := time.Now().Add(10 * time.Second)
 	for i, b := range batches {
 		total += len(b)
 		results[i] = make(chan result, 1)
@@ -169,13 +170,14 @@ func TestGroupCommitMergesAlerts(t *testing.T) {
 			res, err := p.Submit(ctx, b)
 			results[i] <- result{res, err}
 		}()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for p.InFlight() != total {
-		if time.Now().After(deadline) {
-			t.Fatalf("batches never all queued (%d of %d in flight)", p.InFlight(), total)
+		// Queue the batches in order: the group keeps queue order, and the
+		// assertions below name the first batch's events first.
+		for p.InFlight() != total || len(p.queue) != i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("batch %d never queued (%d of %d in flight)", i, p.InFlight(), total)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	go p.Run(ctx)
 	wantAlerts := []int{1, 2, 0}
